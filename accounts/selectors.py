@@ -1,0 +1,38 @@
+from django.db.models import Case, IntegerField, QuerySet, Value, When
+
+from accounts.models import Membership, User
+from tenants.models import Tenant
+
+
+def membership_get(*, user: User, tenant: Tenant) -> Membership | None:
+    """The user's membership in this tenant, or None."""
+    if not user.is_authenticated:
+        return None
+    return Membership.objects.filter(user=user, tenant=tenant).first()
+
+
+def membership_list_for_tenant(*, tenant: Tenant) -> QuerySet[Membership]:
+    """Members of a tenant with their users, owners first."""
+    return (
+        Membership.objects.filter(tenant=tenant)
+        .select_related("user")
+        .order_by(
+            Case(
+                When(role=Membership.Role.OWNER, then=Value(0)),
+                When(role=Membership.Role.ADMIN, then=Value(1)),
+                default=Value(2),
+                output_field=IntegerField(),
+            ),
+            "user__email",
+        )
+    )
+
+
+def membership_list_for_user(*, user: User) -> QuerySet[Membership]:
+    """The organizations a user belongs to, with their primary domains."""
+    return (
+        Membership.objects.filter(user=user)
+        .select_related("tenant")
+        .prefetch_related("tenant__domains")
+        .order_by("tenant__name")
+    )

@@ -1,0 +1,233 @@
+"""Every setting, read from the environment (django-environ) with development defaults.
+
+Production is `SAAS_ENVIRONMENT=production`: there, secrets have no default and a missing
+one stops start-up with a message naming it.
+"""
+
+import os
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+ENVIRONMENT = env.str("SAAS_ENVIRONMENT", default="development")
+if ENVIRONMENT not in {"development", "test", "production"}:
+    raise ImproperlyConfigured("SAAS_ENVIRONMENT must be development, test or production")
+IS_PRODUCTION = ENVIRONMENT == "production"
+
+
+def required_in_production(name: str, development_default: str) -> str:
+    """A secret: the development default outside production, a clear stop inside it."""
+    value = env.str(name, default="")
+    if value:
+        return value
+    if IS_PRODUCTION:
+        raise ImproperlyConfigured(f"{name} must be set when SAAS_ENVIRONMENT=production")
+    return development_default
+
+
+DEBUG = env.bool("DEBUG", default=not IS_PRODUCTION and ENVIRONMENT != "test")
+SECRET_KEY = required_in_production("SECRET_KEY", "dev-only-secret-key-not-for-production")
+
+# --- Hosts -------------------------------------------------------------------------------
+# The bare base domain is the public site; `<slug>.<base>` and custom domains are tenants.
+SAAS_BASE_DOMAIN = env.str("SAAS_BASE_DOMAIN", default="localhost").lower().rstrip(".")
+SAAS_SITE_NAME = env.str("SAAS_SITE_NAME", default="Foundry")
+SAAS_SCHEME = env.str("SAAS_SCHEME", default="https" if IS_PRODUCTION else "http")
+# Port appended to generated URLs (":8000" in development); empty behind a load balancer.
+SAAS_PUBLIC_PORT = env.str("SAAS_PUBLIC_PORT", default="" if IS_PRODUCTION else "8000")
+# Custom domains are unknown ahead of time, so Host validation is the tenant resolver's job:
+# it answers 404 to any host that is not the base domain or a registered Domain.
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"])
+CSRF_TRUSTED_ORIGINS = env.list(
+    "CSRF_TRUSTED_ORIGINS",
+    default=[f"{SAAS_SCHEME}://{SAAS_BASE_DOMAIN}", f"{SAAS_SCHEME}://*.{SAAS_BASE_DOMAIN}"]
+    + ([f"{SAAS_SCHEME}://*.{SAAS_BASE_DOMAIN}:{SAAS_PUBLIC_PORT}",
+        f"{SAAS_SCHEME}://{SAAS_BASE_DOMAIN}:{SAAS_PUBLIC_PORT}"] if SAAS_PUBLIC_PORT else []),
+)
+
+# --- Applications ------------------------------------------------------------------------
+SHARED_APPS = [
+    # Our tenants app comes before django_tenants so its `migrate` / `migrate_schemas`
+    # commands (which also keep the provisioning template current) take precedence.
+    "tenants",
+    "django_tenants",
+    "saas",
+    "accounts",
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.admin",
+    "allauth",
+    "allauth.account",
+]
+TENANT_APPS = [
+    "activity",
+]
+INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+
+TENANT_MODEL = "tenants.Tenant"
+TENANT_DOMAIN_MODEL = "tenants.Domain"
+# Schema that `migrate_schemas` keeps migrated and `tenant_provision` copies.
+TENANT_TEMPLATE_SCHEMA = "tenant_template"
+# With our backend, `SET search_path` runs only when a connection's schema really changes.
+TENANT_LIMIT_SET_CALLS = True
+# Seconds a process may serve a cached host -> tenant mapping after another process
+# changed a Domain (the process that made the change sees it at once).
+TENANT_RESOLUTION_RECHECK_SECONDS = env.float("TENANT_RESOLUTION_RECHECK_SECONDS", default=2.0)
+PUBLIC_SCHEMA_URLCONF = "config.urls_public"
+ROOT_URLCONF = "config.urls_tenants"
+DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+
+MIDDLEWARE = [
+    "saas.health.HealthCheckMiddleware",
+    "saas.observability.RequestContextMiddleware",
+    "tenants.middleware.TenantResolutionMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "saas.context_processors.site",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+# --- Data --------------------------------------------------------------------------------
+DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/saas")}
+DATABASES["default"]["ENGINE"] = "tenants.postgresql_backend"
+# Persistent connections: a new connection per request costs ~10x the throughput here.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=False)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        # django-tenants' key function prefixes every key with the current schema.
+        "KEY_FUNCTION": "django_tenants.cache.make_key",
+        "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+        "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="saas"),
+    }
+}
+
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
+# --- Accounts ----------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "/"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="optional")
+
+# --- Email -------------------------------------------------------------------------------
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="filemail://" + str(BASE_DIR / "var" / "mail"))
+vars().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"Saas <no-reply@{SAAS_BASE_DOMAIN}>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Celery ------------------------------------------------------------------------------
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+# A task not acknowledged within this many seconds is delivered again (Redis broker).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+}
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+
+# --- Static files ------------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if IS_PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+WHITENOISE_USE_FINDERS = not IS_PRODUCTION
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Security (production) ---------------------------------------------------------------
+if IS_PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=3600)
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# --- Logs --------------------------------------------------------------------------------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")  # "json" or "console"
+LOGGING_CONFIG = None
+from saas.observability import configure_logging  # noqa: E402
+
+configure_logging(level=LOG_LEVEL, fmt=LOG_FORMAT)
+
+# Tests run in parallel processes (pytest-xdist) that must not share Redis keys or queues.
+_xdist_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if ENVIRONMENT == "test" and _xdist_worker:
+    CACHES["default"]["KEY_PREFIX"] += f"-{_xdist_worker}"
+    CELERY_TASK_DEFAULT_QUEUE = f"celery-{_xdist_worker}"
+
+# User.email is unique through a case-insensitive functional constraint, which this check
+# cannot see.
+SILENCED_SYSTEM_CHECKS = ["auth.W004"]

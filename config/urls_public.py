@@ -1,0 +1,12 @@
+"""URLs of the public host: marketing, accounts, admin, webhooks."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from saas import views as saas_views
+
+urlpatterns = [
+    path("", saas_views.landing, name="landing"),
+    path("admin/", admin.site.urls),
+    path("", include("allauth.urls")),
+]

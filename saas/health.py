@@ -1,0 +1,78 @@
+"""Liveness and readiness, answered for any Host (load balancers probe by IP)."""
+
+from collections.abc import Callable
+
+from django.core.cache import cache
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django_tenants.utils import schema_context, schema_exists
+
+from tenants.schema_template import template_schema
+
+
+def check_database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def check_redis() -> None:
+    with schema_context("public"):
+        cache.set("health:ping", "1", timeout=10)
+        if cache.get("health:ping") != "1":
+            raise RuntimeError("Redis did not return the value just written")
+
+
+_migrations_ready = False
+
+
+def check_migrations() -> None:
+    """Public schema and tenant template fully migrated (once true, it stays true)."""
+    global _migrations_ready
+    if _migrations_ready:
+        return
+    with schema_context("public"):
+        executor = MigrationExecutor(connection)
+        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    if pending:
+        raise RuntimeError(f"{len(pending)} migrations not applied: run `manage.py migrate_schemas`")
+    if not schema_exists(template_schema()):
+        raise RuntimeError("tenant template schema missing: run `manage.py migrate_schemas`")
+    _migrations_ready = True
+
+
+CHECKS: dict[str, Callable[[], None]] = {
+    "database": check_database,
+    "redis": check_redis,
+    "migrations": check_migrations,
+}
+
+
+def readiness() -> tuple[bool, dict[str, str]]:
+    results: dict[str, str] = {}
+    for name, check in CHECKS.items():
+        try:
+            check()
+        except Exception as error:  # each failure is reported by name, never raised
+            results[name] = f"failing: {type(error).__name__}: {error}"[:300]
+        else:
+            results[name] = "ok"
+    return all(v == "ok" for v in results.values()), results
+
+
+class HealthCheckMiddleware:
+    """Answer /healthz and /readyz before host routing, logging or sessions get involved."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path == "/healthz":
+            return JsonResponse({"status": "ok"})
+        if request.path == "/readyz":
+            ready, checks = readiness()
+            return JsonResponse(
+                {"status": "ok" if ready else "unavailable", "checks": checks},
+                status=200 if ready else 503,
+            )
+        return self.get_response(request)

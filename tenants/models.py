@@ -1,0 +1,44 @@
+from django.db import models
+from django.db.models.functions import Lower
+from django_tenants.models import DomainMixin, TenantMixin
+
+from tenants.validators import validate_slug
+
+
+class Tenant(TenantMixin):
+    """An organization: its own PostgreSQL schema, subdomain and plan."""
+
+    name = models.CharField(max_length=100)
+    slug = models.CharField(
+        max_length=40,
+        unique=True,
+        validators=[validate_slug],
+        error_messages={"unique": "This subdomain is already taken."},
+    )
+    # Billing maps plans to Stripe prices; until then every tenant is on "free".
+    plan = models.CharField(max_length=32, default="free")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # Schemas are made by tenants.services.tenant_provision (a template copy), never by
+    # django-tenants' migrations-on-save, and never dropped as a side effect of a delete.
+    auto_create_schema = False
+    auto_drop_schema = False
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Domain(DomainMixin):
+    """A host name that resolves to a tenant: `<slug>.<base>` or a customer's own domain."""
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("domain"), name="tenants_domain_domain_ci_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.domain

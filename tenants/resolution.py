@@ -1,0 +1,86 @@
+"""Host -> tenant, cached per process.
+
+A tenant request must not spend a query on finding its tenant. Each process keeps a bounded
+map of host -> Tenant (unknown hosts included, so a flood of random hosts costs at most one
+query each and cannot grow memory without bound). A change to a Domain or Tenant bumps a
+generation number in the shared cache on commit; the changing process drops its map at once
+and every other process notices within TENANT_RESOLUTION_RECHECK_SECONDS.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+
+from django.conf import settings
+from django.core.cache import cache
+from django_tenants.utils import schema_context
+
+from tenants.models import Domain, Tenant
+
+GENERATION_KEY = "tenants:resolution:generation"
+MAX_ENTRIES = 10_000
+_MISSING = object()
+
+
+class TenantResolver:
+    def __init__(self) -> None:
+        self._entries: OrderedDict[str, Tenant | None] = OrderedDict()
+        self._lock = threading.Lock()
+        self._generation: int | None = None
+        self._checked_at = 0.0
+
+    def resolve(self, hostname: str) -> Tenant | None:
+        """The tenant that owns `hostname`, or None when no Domain matches."""
+        self._drop_if_stale()
+        with self._lock:
+            found = self._entries.get(hostname, _MISSING)
+            if found is not _MISSING:
+                self._entries.move_to_end(hostname)
+                return found  # type: ignore[return-value]
+        tenant = self._load(hostname)
+        with self._lock:
+            self._entries[hostname] = tenant
+            while len(self._entries) > MAX_ENTRIES:
+                self._entries.popitem(last=False)
+        return tenant
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    @staticmethod
+    def _load(hostname: str) -> Tenant | None:
+        domain = (
+            Domain.objects.select_related("tenant").filter(domain=hostname).only(
+                "domain", "tenant__id", "tenant__name", "tenant__slug",
+                "tenant__schema_name", "tenant__plan",
+            ).first()
+        )
+        return domain.tenant if domain else None
+
+    def _drop_if_stale(self) -> None:
+        now = time.monotonic()
+        if now - self._checked_at < settings.TENANT_RESOLUTION_RECHECK_SECONDS:
+            return
+        self._checked_at = now
+        # The generation lives in the shared cache, outside any tenant's key space.
+        with schema_context("public"):
+            generation = cache.get(GENERATION_KEY, 0)
+        if generation != self._generation:
+            self._generation = generation
+            self.clear()
+
+
+resolver = TenantResolver()
+
+
+def resolution_invalidate() -> None:
+    """Forget cached host mappings here and, within seconds, in every other process."""
+    resolver.clear()
+    with schema_context("public"):
+        try:
+            cache.incr(GENERATION_KEY)
+        except ValueError:
+            cache.set(GENERATION_KEY, 1, timeout=None)
