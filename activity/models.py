@@ -6,9 +6,18 @@ class AuditEvent(models.Model):
     """One state change in a tenant, written in the same transaction as the change."""
 
     action = models.CharField(max_length=64, db_index=True)
+    # Tenant tables never hold database-level foreign keys into public: PostgreSQL would then
+    # refuse to delete a user (or truncate users) while any tenant schema refers to them.
+    # The audit row keeps the actor's email so it still reads right after the user is gone.
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
     )
+    actor_email = models.EmailField(blank=True)
     target = models.CharField(max_length=200, blank=True)
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

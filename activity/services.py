@@ -12,7 +12,9 @@ def audit_record(
     """Write an audit row in the current tenant schema (call it inside the change's transaction)."""
     if connection.schema_name == "public":
         raise RuntimeError("audit_record() must run inside a tenant schema")
-    event = AuditEvent(action=action, actor=actor, target=target, data=data or {})
+    event = AuditEvent(
+        action=action, actor=actor, actor_email=actor.email if actor else "", target=target, data=data or {}
+    )
     event.full_clean()
     event.save()
     return event

@@ -184,7 +184,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+# Publishing fails fast when the broker is down: the outbox keeps the event for the sweeper.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    "outbox-sweep": {"task": "saas.outbox_sweep", "schedule": env.float("OUTBOX_SWEEP_SECONDS", default=15.0)},
+}
 
 # --- Static files ------------------------------------------------------------------------
 STATIC_URL = "static/"

@@ -1,0 +1,50 @@
+from django.contrib import admin, messages
+
+from saas.deliveries import delivery_retry
+from saas.events import outbox_dispatch
+from saas.models import OutboxEvent, TaskDelivery
+
+
+@admin.register(OutboxEvent)
+class OutboxEventAdmin(admin.ModelAdmin):
+    list_display = ["name", "state", "tenant_schema", "attempts", "created_at", "dispatched_at"]
+    list_filter = ["state", "name"]
+    search_fields = ["id", "name", "tenant_schema"]
+    readonly_fields = [f.name for f in OutboxEvent._meta.fields]
+    actions = ["dispatch_now"]
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+    @admin.action(description="Dispatch selected pending events now")
+    def dispatch_now(self, request, queryset):  # type: ignore[no-untyped-def]
+        sent = sum(1 for event_id in queryset.values_list("id", flat=True) if outbox_dispatch(event_id=event_id))
+        self.message_user(request, f"{sent} event(s) dispatched.", messages.SUCCESS)
+
+
+@admin.register(TaskDelivery)
+class TaskDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["key", "task_name", "state", "attempts", "short_error", "updated_at"]
+    list_filter = ["state", "task_name"]
+    search_fields = ["key", "task_name", "last_error"]
+    readonly_fields = [f.name for f in TaskDelivery._meta.fields]
+    actions = ["retry"]
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+    @admin.display(description="Last error")
+    def short_error(self, obj: TaskDelivery) -> str:
+        return obj.last_error[:80]
+
+    @admin.action(description="Retry selected deliveries")
+    def retry(self, request, queryset):  # type: ignore[no-untyped-def]
+        retried = 0
+        for delivery in queryset.exclude(state=TaskDelivery.State.SUCCEEDED):
+            try:
+                delivery_retry(delivery=delivery)
+            except Exception as error:  # the broker may be down: say so, keep going
+                self.message_user(request, f"{delivery.key}: {error}", messages.ERROR)
+            else:
+                retried += 1
+        self.message_user(request, f"{retried} delivery(ies) sent again.", messages.SUCCESS)

@@ -1,0 +1,132 @@
+"""Side effects that happen exactly once, retried until they succeed or are declared dead.
+
+A receiver calls `delivery_enqueue(task, key=..., **kwargs)`: it records a TaskDelivery keyed
+by `<event id>:<channel>` and enqueues the task. The task, built on `DeliveryTask`, wraps its
+work in `delivery_run(delivery_id)`, which locks the row and skips work already done, so a
+retried, redelivered (worker killed, `acks_late`) or re-dispatched task never repeats an effect
+that completed. Failures retry with exponential backoff and jitter up to a cap; after the last
+try the delivery is marked dead, visible in the admin, where staff can retry it.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import requests
+import structlog
+from celery import Task
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django_tenants.utils import schema_context
+from tenant_schemas_celery.task import TenantTask
+
+from config.celery import app
+from saas.models import TaskDelivery
+
+logger = structlog.get_logger(__name__)
+
+# Failures worth retrying: the network, SMTP and HTTP peers. Anything else is a bug and
+# goes straight to the dead state, where its traceback is visible.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,  # includes ConnectionError, socket.timeout
+    socket.timeout,
+    smtplib.SMTPException,
+    requests.RequestException,
+)
+
+
+class DeliveryTask(TenantTask):
+    """Base for tasks that perform one recorded side effect (see module docstring)."""
+
+    abstract = True
+    autoretry_for = TRANSIENT_ERRORS
+    retry_backoff = 2  # seconds, doubled each try
+    retry_backoff_max = 300
+    retry_jitter = True
+    max_retries = 8
+    acks_late = True
+    reject_on_worker_lost = True
+
+    def on_retry(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
+        _record_failure(kwargs.get("delivery_id"), exc, dead=False)
+
+    def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
+        _record_failure(kwargs.get("delivery_id"), exc, dead=True)
+        logger.error("delivery dead", delivery_id=kwargs.get("delivery_id"), error=repr(exc))
+
+
+def _record_failure(delivery_id: int | None, exc: BaseException, *, dead: bool) -> None:
+    if delivery_id is None:
+        return
+    with schema_context("public"):
+        rows = TaskDelivery.objects.filter(id=delivery_id).exclude(state=TaskDelivery.State.SUCCEEDED)
+        changes: dict[str, Any] = {
+            "last_error": f"{type(exc).__name__}: {exc}"[:4000],
+            "attempts": F("attempts") + 1,
+            "updated_at": timezone.now(),
+        }
+        if dead:
+            changes["state"] = TaskDelivery.State.DEAD
+        rows.update(**changes)
+
+
+def delivery_enqueue(task: Task, *, key: str, tenant_schema: str = "public", **kwargs: Any) -> TaskDelivery:
+    """Record the side effect `key` and enqueue `task` for it, unless it already happened.
+
+    Called by receivers after commit; an enqueue failure (broker down) propagates so the
+    outbox keeps the event pending and dispatches it again later.
+    """
+    with schema_context("public"):
+        delivery, _ = TaskDelivery.objects.get_or_create(
+            key=key,
+            defaults={"task_name": task.name, "task_kwargs": kwargs, "tenant_schema": tenant_schema},
+        )
+    if delivery.state != TaskDelivery.State.SUCCEEDED:
+        _send(delivery)
+    return delivery
+
+
+def _send(delivery: TaskDelivery) -> None:
+    with schema_context(delivery.tenant_schema):  # tenant-schemas-celery stamps this schema
+        app.tasks[delivery.task_name].apply_async(
+            kwargs={"delivery_id": delivery.id, **delivery.task_kwargs}
+        )
+
+
+@contextmanager
+def delivery_run(delivery_id: int) -> Iterator[TaskDelivery | None]:
+    """Hold the delivery's row lock while the side effect runs; yields None if already done.
+
+    A second copy of the same task (redelivered while the first still runs) waits on the lock
+    and then sees the delivery succeeded. The effect and the "succeeded" mark commit together.
+    The task keeps its tenant schema: the table is in public, which every search path includes.
+    """
+    with transaction.atomic():
+        delivery = TaskDelivery.objects.select_for_update().filter(id=delivery_id).first()
+        if delivery is None or delivery.state == TaskDelivery.State.SUCCEEDED:
+            yield None
+            return
+        yield delivery
+        delivery.state = TaskDelivery.State.SUCCEEDED
+        delivery.completed_at = timezone.now()
+        delivery.attempts += 1
+        delivery.last_error = ""
+        delivery.save(update_fields=["state", "completed_at", "attempts", "last_error", "updated_at"])
+
+
+def delivery_retry(*, delivery: TaskDelivery) -> TaskDelivery:
+    """Staff action: send a dead (or stuck pending) delivery again."""
+    if delivery.state == TaskDelivery.State.SUCCEEDED:
+        raise ValueError("This delivery already succeeded.")
+    with schema_context("public"):
+        TaskDelivery.objects.filter(id=delivery.id).update(
+            state=TaskDelivery.State.PENDING, last_error="", updated_at=timezone.now()
+        )
+    delivery.refresh_from_db()
+    _send(delivery)
+    return delivery
