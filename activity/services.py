@@ -2,8 +2,8 @@ from typing import Any
 
 from django.db import connection
 
-from activity.models import AuditEvent
 from accounts.models import User
+from activity.models import AuditEvent
 
 
 def audit_record(

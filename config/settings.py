@@ -188,7 +188,10 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2}
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
-    "outbox-sweep": {"task": "saas.outbox_sweep", "schedule": env.float("OUTBOX_SWEEP_SECONDS", default=15.0)},
+    "outbox-sweep": {
+        "task": "saas.outbox_sweep",
+        "schedule": env.float("OUTBOX_SWEEP_SECONDS", default=15.0),
+    },
 }
 
 # --- Static files ------------------------------------------------------------------------

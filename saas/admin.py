@@ -18,7 +18,8 @@ class OutboxEventAdmin(admin.ModelAdmin):
 
     @admin.action(description="Dispatch selected pending events now")
     def dispatch_now(self, request, queryset):  # type: ignore[no-untyped-def]
-        sent = sum(1 for event_id in queryset.values_list("id", flat=True) if outbox_dispatch(event_id=event_id))
+        event_ids = queryset.values_list("id", flat=True)
+        sent = sum(1 for event_id in event_ids if outbox_dispatch(event_id=event_id))
         self.message_user(request, f"{sent} event(s) dispatched.", messages.SUCCESS)
 
 

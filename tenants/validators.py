@@ -15,7 +15,7 @@ RESERVED_SLUGS = frozenset(
     ns ns1 ns2 pop pop3 postgres public redis root security settings signup smtp sso
     staff static status stripe support system team template tenant test web webhooks
     webmail ws www
-    """.split()
+    """.split()  # noqa: SIM905 (a word list reads better than a list literal)
 )
 
 

@@ -46,10 +46,9 @@ def test_unknown_event_is_refused():
 
 
 def test_dispatched_once_after_commit(heard, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        with transaction.atomic():
-            event = publish("user.signed_up", {"user_id": 7})
-            assert heard == []  # nothing leaves before commit
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        event = publish("user.signed_up", {"user_id": 7})
+        assert heard == []  # nothing leaves before commit
     assert heard == [(str(event.id), {"user_id": 7}, "public")]
     event.refresh_from_db()
     assert event.state == OutboxEvent.State.DISPATCHED
@@ -59,10 +58,13 @@ def test_dispatched_once_after_commit(heard, django_capture_on_commit_callbacks)
 
 
 def test_rollback_leaves_no_event_and_no_dispatch(heard, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(ZeroDivisionError), transaction.atomic():
-            publish("user.signed_up", {"user_id": 8})
-            1 / 0
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError, match="boom"),
+        transaction.atomic(),
+    ):
+        publish("user.signed_up", {"user_id": 8})
+        raise RuntimeError("boom")
     assert callbacks == []
     assert heard == []
     assert not OutboxEvent.objects.exists()
