@@ -12,6 +12,34 @@ from django.dispatch import Signal
 user_signed_up = Signal()
 """A person created an account and an organization: payload user_id, tenant_id."""
 
+invitation_created = Signal()
+"""An admin invited an email address to an organization: payload invitation_id, tenant_id."""
+
+invitation_resent = Signal()
+"""An invitation got a new link and expiry and is to be emailed again: payload invitation_id, tenant_id."""
+
+invitation_reminder_due = Signal()
+"""A pending invitation expires within a day: payload invitation_id, tenant_id."""
+
+invitation_declined = Signal()
+"""The invitee declined: payload invitation_id, tenant_id."""
+
+invitation_revoked = Signal()
+"""An admin withdrew a pending invitation: payload invitation_id, tenant_id, user_id (the admin)."""
+
+invitation_expired = Signal()
+"""A pending invitation passed its expiry date: payload invitation_id, tenant_id."""
+
+member_joined = Signal()
+"""A person joined an organization by accepting an invitation: payload user_id, tenant_id, role, invitation_id."""
+
 EVENTS: dict[str, Signal] = {
     "user.signed_up": user_signed_up,
+    "invitation.created": invitation_created,
+    "invitation.resent": invitation_resent,
+    "invitation.reminder_due": invitation_reminder_due,
+    "invitation.declined": invitation_declined,
+    "invitation.revoked": invitation_revoked,
+    "invitation.expired": invitation_expired,
+    "member.joined": member_joined,
 }
