@@ -67,6 +67,8 @@ SHARED_APPS = [
     "django.contrib.admin",
     "allauth",
     "allauth.account",
+    "djstripe",
+    "billing",
 ]
 TENANT_APPS = [
     "activity",
@@ -192,6 +194,30 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "saas.outbox_sweep",
         "schedule": env.float("OUTBOX_SWEEP_SECONDS", default=15.0),
     },
+}
+
+# --- Billing (Stripe) ---------------------------------------------------------------------
+# Billing is switched on by STRIPE_SECRET_KEY; use test keys (sk_test_...) outside production.
+# STRIPE_API_BASE points stripe-python at a stand-in (billing/stripe_fake.py) in dev and tests.
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
+STRIPE_PRICE_PRO = env.str("STRIPE_PRICE_PRO", default="")
+STRIPE_PRICE_BUSINESS = env.str("STRIPE_PRICE_BUSINESS", default="")
+STRIPE_WEBHOOK_TOLERANCE = env.int("STRIPE_WEBHOOK_TOLERANCE", default=300)
+STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=10.0)
+STRIPE_LIVE_MODE = STRIPE_SECRET_KEY.startswith("sk_live_")
+if IS_PRODUCTION and STRIPE_SECRET_KEY and not STRIPE_WEBHOOK_SECRET:
+    raise ImproperlyConfigured("STRIPE_WEBHOOK_SECRET must be set when STRIPE_SECRET_KEY is")
+# A past-due tenant keeps its paid plan this many days before it falls back to Free.
+BILLING_GRACE_DAYS = env.int("BILLING_GRACE_DAYS", default=7)
+DJSTRIPE_SUBSCRIBER_MODEL = "tenants.Tenant"
+DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
+DJSTRIPE_WEBHOOK_VALIDATION = "verify_signature"
+CELERY_BEAT_SCHEDULE["billing-past-due-downgrade"] = {
+    "task": "billing.past_due_downgrade",
+    "schedule": env.float("BILLING_PAST_DUE_SWEEP_SECONDS", default=3600.0),
 }
 
 # --- Static files ------------------------------------------------------------------------

@@ -1,0 +1,45 @@
+import pytest
+from django.core.exceptions import ValidationError
+from django.test import override_settings
+
+from billing.plans import PLANS, plan_for_price
+from billing.selectors import seats_used, tenant_plan, tenant_seat_limit
+from billing.services import seat_check
+
+pytestmark = pytest.mark.django_db
+
+
+def test_free_plan_refuses_the_fourth_seat_naming_the_plan(tenant, member_of):
+    for _ in range(3):
+        member_of(tenant)
+    assert seats_used(tenant=tenant) == 3
+    assert tenant_plan(tenant=tenant).name == "Free"
+    with pytest.raises(ValidationError) as refused:
+        seat_check(tenant=tenant)
+    assert refused.value.messages == ["The Free plan includes 3 seats; upgrade to invite more."]
+
+
+def test_a_seat_within_the_limit_is_allowed(tenant, member_of):
+    member_of(tenant)
+    seat_check(tenant=tenant, adding=2)
+    with pytest.raises(ValidationError):
+        seat_check(tenant=tenant, adding=3)
+
+
+def test_pro_plan_and_bought_seats_raise_the_limit(tenant, member_of):
+    tenant.plan = "pro"
+    tenant.save(update_fields=["plan"])
+    assert tenant_seat_limit(tenant=tenant) == PLANS["pro"].seats == 10
+    tenant.seats = 25
+    assert tenant_seat_limit(tenant=tenant) == 25
+    for _ in range(4):
+        member_of(tenant)
+    seat_check(tenant=tenant)
+
+
+@override_settings(STRIPE_PRICE_PRO="price_pro_x", STRIPE_PRICE_BUSINESS="price_biz_x")
+def test_prices_map_to_plans_through_settings():
+    assert plan_for_price("price_pro_x").code == "pro"
+    assert plan_for_price("price_biz_x").code == "business"
+    assert plan_for_price("price_unknown") is None
+    assert plan_for_price("") is None
