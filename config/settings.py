@@ -166,6 +166,11 @@ ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="optional")
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+# Sign-up attempts per client IP and per email address (allauth's rate-limit syntax).
+ACCOUNT_RATE_LIMITS = {"signup": env.str("SIGNUP_RATE_LIMIT", default="20/m/ip,5/h/key")}
+# Seconds a login hand-off link (public host -> tenant host) stays usable.
+LOGIN_HANDOFF_SECONDS = env.int("LOGIN_HANDOFF_SECONDS", default=60)
 
 # --- Email -------------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="filemail://" + str(BASE_DIR / "var" / "mail"))
@@ -184,6 +189,10 @@ CELERY_ACCEPT_CONTENT = ["json"]
 # A task not acknowledged within this many seconds is delivered again (Redis broker).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    # How often a worker looks for unacknowledged messages older than the timeout
+    # (roughly interval x throttle seconds); tests of redelivery make both small.
+    "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),
+    "unacked_restore_throttle": env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=10),
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Publishing fails fast when the broker is down: the outbox keeps the event for the sweeper.
@@ -219,6 +228,19 @@ CELERY_BEAT_SCHEDULE["billing-past-due-downgrade"] = {
     "task": "billing.past_due_downgrade",
     "schedule": env.float("BILLING_PAST_DUE_SWEEP_SECONDS", default=3600.0),
 }
+
+# Side effects (saas.deliveries.DeliveryTask): retry with exponential backoff and full
+# jitter, base and cap in seconds, then the delivery is recorded dead for staff to retry.
+TASK_RETRY_BACKOFF_SECONDS = env.int("TASK_RETRY_BACKOFF_SECONDS", default=2)
+TASK_RETRY_BACKOFF_MAX_SECONDS = env.int("TASK_RETRY_BACKOFF_MAX_SECONDS", default=300)
+TASK_MAX_RETRIES = env.int("TASK_MAX_RETRIES", default=8)
+# Outbox rows younger than this are left to the on-commit relay of the process that wrote them.
+OUTBOX_SWEEP_GRACE_SECONDS = env.float("OUTBOX_SWEEP_GRACE_SECONDS", default=10.0)
+
+# --- Outside parties told about sign-ups (each switched on by its variable) ---------------
+SLACK_WEBHOOK_URL = env.str("SLACK_WEBHOOK_URL", default="")
+ANALYTICS_URL = env.str("ANALYTICS_URL", default="")
+OUTBOUND_HTTP_TIMEOUT_SECONDS = env.float("OUTBOUND_HTTP_TIMEOUT_SECONDS", default=5.0)
 
 # --- Static files ------------------------------------------------------------------------
 STATIC_URL = "static/"
@@ -261,6 +283,9 @@ _xdist_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
 if ENVIRONMENT == "test" and _xdist_worker:
     CACHES["default"]["KEY_PREFIX"] += f"-{_xdist_worker}"
     CELERY_TASK_DEFAULT_QUEUE = f"celery-{_xdist_worker}"
+# Processes started by end-to-end tests are told which queue their test run uses.
+if env.str("CELERY_QUEUE", default=""):
+    CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE")
 
 # User.email is unique through a case-insensitive functional constraint, which this check
 # cannot see.

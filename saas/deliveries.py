@@ -19,6 +19,7 @@ from typing import Any
 import requests
 import structlog
 from celery import Task
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -45,10 +46,11 @@ class DeliveryTask(TenantTask):
 
     abstract = True
     autoretry_for = TRANSIENT_ERRORS
-    retry_backoff = 2  # seconds, doubled each try
-    retry_backoff_max = 300
+    # Read when the task class is built (Celery's autoretry wrapper copies them then).
+    retry_backoff = settings.TASK_RETRY_BACKOFF_SECONDS  # doubled each try
+    retry_backoff_max = settings.TASK_RETRY_BACKOFF_MAX_SECONDS
     retry_jitter = True
-    max_retries = 8
+    max_retries = settings.TASK_MAX_RETRIES
     acks_late = True
     reject_on_worker_lost = True
 

@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -22,7 +23,8 @@ from saas.signals import EVENTS
 
 logger = structlog.get_logger(__name__)
 
-# Rows younger than this are left to the on-commit relay of the process that wrote them.
+# Rows younger than this are left to the on-commit relay of the process that wrote them
+# (settings.OUTBOX_SWEEP_GRACE_SECONDS; 10 s by default).
 SWEEP_GRACE = timedelta(seconds=10)
 # How long a dispatcher may hold an event before another may take it over.
 DISPATCH_LEASE = timedelta(seconds=60)
@@ -82,9 +84,10 @@ def outbox_dispatch(*, event_id: Any) -> bool:
 def outbox_sweep(*, limit: int = 500) -> int:
     """Dispatch events left pending (broker down at commit, process killed); returns how many."""
     now = timezone.now()
+    grace = timedelta(seconds=getattr(settings, "OUTBOX_SWEEP_GRACE_SECONDS", SWEEP_GRACE.total_seconds()))
     with schema_context("public"):
         pending = list(
-            OutboxEvent.objects.filter(state=OutboxEvent.State.PENDING, created_at__lt=now - SWEEP_GRACE)
+            OutboxEvent.objects.filter(state=OutboxEvent.State.PENDING, created_at__lt=now - grace)
             .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
             .order_by("created_at")
             .values_list("id", flat=True)[:limit]
