@@ -59,6 +59,7 @@ SHARED_APPS = [
     "django_tenants",
     "saas",
     "accounts",
+    "invitations",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -241,6 +242,17 @@ OUTBOX_SWEEP_GRACE_SECONDS = env.float("OUTBOX_SWEEP_GRACE_SECONDS", default=10.
 SLACK_WEBHOOK_URL = env.str("SLACK_WEBHOOK_URL", default="")
 ANALYTICS_URL = env.str("ANALYTICS_URL", default="")
 OUTBOUND_HTTP_TIMEOUT_SECONDS = env.float("OUTBOUND_HTTP_TIMEOUT_SECONDS", default=5.0)
+
+# --- Invitations ---------------------------------------------------------------------------
+INVITATION_EXPIRY_DAYS = env.int("INVITATION_EXPIRY_DAYS", default=7)
+# Minimum seconds between two sends of the same invitation (resend rate limit).
+INVITATION_RESEND_INTERVAL = env.int("INVITATION_RESEND_INTERVAL", default=60)
+# How long a service waits for an invitation's row lock before answering "try again".
+INVITATION_LOCK_TIMEOUT = env.str("INVITATION_LOCK_TIMEOUT", default="2s")
+CELERY_BEAT_SCHEDULE["invitations-expire-and-remind"] = {
+    "task": "invitations.expire_and_remind",
+    "schedule": env.float("INVITATION_SWEEP_SECONDS", default=300.0),
+}
 
 # --- Static files ------------------------------------------------------------------------
 STATIC_URL = "static/"

@@ -8,5 +8,6 @@ from saas import views as saas_views
 urlpatterns = [
     path("", saas_views.landing, name="landing"),
     path("admin/", admin.site.urls),
+    path("invitations/", include("invitations.urls_public")),
     path("", include("allauth.urls")),
 ]

@@ -1,9 +1,10 @@
 """URLs of tenant hosts (`<slug>.<base>` and custom domains)."""
 
-from django.urls import path
+from django.urls import include, path
 
 from tenants import views as tenant_views
 
 urlpatterns = [
     path("", tenant_views.dashboard, name="dashboard"),
+    path("members/", include("invitations.urls_tenant")),
 ]

@@ -1,0 +1,54 @@
+from django.contrib import admin, messages
+
+from invitations.errors import InvitationError
+from invitations.models import Invitation
+from invitations.services import invitation_expire, invitation_link, invitation_resend, invitation_revoke
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["email", "tenant", "role", "state", "invited_by", "created_at", "expires_at",
+                    "decided_at"]
+    list_filter = ["state", "role", "created_at", "expires_at"]
+    search_fields = ["email", "tenant__name", "tenant__slug", "invited_by__email"]
+    list_select_related = ["tenant", "invited_by"]
+    readonly_fields = [f.name for f in Invitation._meta.fields]
+    actions = ["revoke", "expire", "resend"]
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False  # invitations are made by admins of the organization, on its members page
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False  # every change goes through a service and its audit row (the actions)
+
+    def _each(self, request, queryset, service, done: str) -> None:  # type: ignore[no-untyped-def]
+        succeeded = 0
+        for invitation in queryset.select_related("tenant"):
+            try:
+                service(invitation)
+            except InvitationError as error:
+                self.message_user(request, f"{invitation.email}: {error.message}", messages.ERROR)
+            else:
+                succeeded += 1
+        if succeeded:
+            self.message_user(request, f"{succeeded} invitation(s) {done}.", messages.SUCCESS)
+
+    @admin.action(description="Revoke selected pending invitations", permissions=["view"])
+    def revoke(self, request, queryset):  # type: ignore[no-untyped-def]
+        self._each(request, queryset,
+                   lambda i: invitation_revoke(invitation=i, actor=request.user), "revoked")
+
+    @admin.action(description="Expire selected invitations past their date", permissions=["view"])
+    def expire(self, request, queryset):  # type: ignore[no-untyped-def]
+        self._each(request, queryset, lambda i: invitation_expire(invitation=i), "expired")
+
+    @admin.action(description="Resend selected: new link and expiry, emailed, and shown here once",
+                  permissions=["view"])
+    def resend(self, request, queryset):  # type: ignore[no-untyped-def]
+        def issue(invitation: Invitation) -> None:
+            renewed = invitation_resend(invitation=invitation, actor=request.user)
+            # Shown in this one message; the token itself is never stored.
+            link = invitation_link(invitation=renewed)
+            self.message_user(request, f"{renewed.email}: {link}", messages.INFO)
+
+        self._each(request, queryset, issue, "sent again")

@@ -1,0 +1,171 @@
+"""Pages: the members page on a tenant host, the invitation link page on the public host."""
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.views.decorators.http import require_POST
+
+from accounts.models import Membership, User
+from accounts.selectors import membership_get, membership_list_for_tenant
+from invitations.errors import InvitationError
+from invitations.forms import AcceptWithNewAccountForm, InviteForm
+from invitations.models import Invitation
+from invitations.selectors import invitation_get_by_token, invitation_pending_list
+from invitations.services import (
+    invitation_accept,
+    invitation_create,
+    invitation_decline,
+    invitation_link,
+    invitation_resend,
+    invitation_revoke,
+)
+from saas.hosts import public_url, tenant_url
+
+# --- tenant host ---------------------------------------------------------------------------
+
+
+def _member_or_response(request: HttpRequest) -> Membership | HttpResponse:
+    membership = membership_get(user=request.user, tenant=request.tenant)  # type: ignore[arg-type,attr-defined]
+    if membership is not None:
+        return membership
+    if request.user.is_authenticated:
+        return render(request, "tenants/not_a_member.html", status=403)
+    return redirect_to_login(request.build_absolute_uri(), public_url("/login/"))
+
+
+def members(request: HttpRequest) -> HttpResponse:
+    """Members with roles and pending invitations; admins and owners also invite from here."""
+    membership = _member_or_response(request)
+    if isinstance(membership, HttpResponse):
+        return membership
+    tenant = request.tenant  # type: ignore[attr-defined]
+    form = InviteForm(request.POST or None, inviter_role=membership.role)
+    if request.method == "POST":
+        if not membership.is_admin:
+            raise PermissionDenied("Only owners and admins can invite.")
+        if form.is_valid():
+            try:
+                invitation = invitation_create(tenant=tenant, inviter=request.user,  # type: ignore[arg-type]
+                                               email=form.cleaned_data["email"],
+                                               role=form.cleaned_data["role"])
+            except InvitationError as error:
+                form.add_error("role" if error.code == "role" else "email", error.message)
+            else:
+                # The link is shown this once; afterwards only the emailed copy exists.
+                link = invitation_link(invitation=invitation)
+                messages.success(request, f"Invitation sent to {invitation.email}. "
+                                          f"You can also share this link (shown once): {link}")
+                return redirect("members")
+    return render(request, "invitations/members.html", {
+        "membership": membership,
+        "members": membership_list_for_tenant(tenant=tenant),
+        "pending": invitation_pending_list(tenant=tenant),
+        "form": form,
+    }, status=400 if form.errors else 200)
+
+
+def _tenant_invitation(request: HttpRequest, invitation_id: int) -> tuple[Invitation, User]:
+    membership = membership_get(user=request.user, tenant=request.tenant)  # type: ignore[arg-type,attr-defined]
+    if membership is None or not membership.is_admin:
+        raise PermissionDenied("Only owners and admins can manage invitations.")
+    invitation = get_object_or_404(Invitation, id=invitation_id, tenant=request.tenant)  # type: ignore[attr-defined]
+    return invitation, request.user  # type: ignore[return-value]
+
+
+@require_POST
+def resend(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    invitation, actor = _tenant_invitation(request, invitation_id)
+    try:
+        invitation_resend(invitation=invitation, actor=actor)
+    except InvitationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"Invitation sent again to {invitation.email}; "
+                                  "the earlier link no longer works.")
+    return redirect("members")
+
+
+@require_POST
+def revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    invitation, actor = _tenant_invitation(request, invitation_id)
+    try:
+        invitation_revoke(invitation=invitation, actor=actor)
+    except InvitationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"The invitation for {invitation.email} was withdrawn.")
+    return redirect("members")
+
+
+# --- public host ---------------------------------------------------------------------------
+
+
+def _tenant_home(request: HttpRequest, invitation: Invitation) -> HttpResponse:
+    host = invitation.tenant.domains.get(is_primary=True).domain
+    destination = tenant_url(host, "/")
+    try:  # the sign-up work's login hand-off carries the session over to the tenant host
+        from accounts.handoff import handoff_url  # type: ignore[import-not-found]
+    except ImportError:
+        return redirect(destination)
+    return redirect(handoff_url(user=request.user, tenant=invitation.tenant, next_path="/"))
+
+
+def invitation(request: HttpRequest, token: str) -> HttpResponse:
+    """Accept or decline: for the signed-in invitee, or a new account made from the link."""
+    found = invitation_get_by_token(token=token)
+    if found is None:
+        return render(request, "invitations/invalid.html", status=404)
+    user = request.user
+    context: dict[str, object] = {"invitation": found, "token": token}
+    signup_form = AcceptWithNewAccountForm(request.POST if request.POST.get("action") == "signup" else None)
+    error = ""
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "decline":
+                invitation_decline(invitation=found, user=user)  # type: ignore[arg-type]
+                messages.info(request, f"You declined the invitation to {found.tenant.name}.")
+                return redirect(request.path)
+            if action == "accept" and user.is_authenticated:
+                invitation_accept(invitation=found, user=user)  # type: ignore[arg-type]
+                messages.success(request, f"Welcome to {found.tenant.name}!")
+                return _tenant_home(request, found)
+            if action == "signup" and not user.is_authenticated and signup_form.is_valid():
+                try:
+                    membership = invitation_accept(invitation=found, **signup_form.cleaned_data)
+                except ValidationError as invalid:
+                    for field, field_errors in invalid.message_dict.items():
+                        signup_form.add_error(field if field in signup_form.fields else None, field_errors)
+                else:
+                    login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
+                    return _tenant_home(request, found)
+        except InvitationError as refused:
+            error = refused.message
+        found.refresh_from_db()
+    context.update(_invitation_view_state(found, user, request.path))  # type: ignore[arg-type]
+    context.update({"error": error, "signup_form": signup_form})
+    status = 200
+    if error or signup_form.errors:
+        status = 409 if context["closed"] else 400
+    return render(request, "invitations/invitation.html", context, status=status)
+
+
+def _invitation_view_state(found: Invitation, user: User, path: str) -> dict[str, object]:
+    closed = found.closed_message(timezone.now())
+    state: dict[str, object] = {"closed": closed, "tenant_home": tenant_url(
+        found.tenant.domains.get(is_primary=True).domain, "/")}
+    if closed:
+        return state
+    if user.is_authenticated:
+        state["wrong_user"] = user.email.lower() != found.email
+        state["already_member"] = Membership.objects.filter(user=user, tenant=found.tenant).exists()
+    else:
+        state["has_account"] = User.objects.filter(email__iexact=found.email).exists()
+        state["login_url"] = f"{reverse('account_login')}?{urlencode({'next': path})}"
+    return state
