@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from django.apps import apps
 
 from billing.plans import Plan, plan_get
@@ -39,3 +41,25 @@ def _pending_invitations(*, tenant: Tenant) -> int:
         invitation_model = apps.get_model("invitations", "Invitation")
         return invitation_model.objects.filter(tenant=tenant, state="pending").count()
     return invitation_pending_count(tenant=tenant)
+
+
+def invoices_recent(*, tenant: Tenant, limit: int = 10) -> list[dict]:
+    """The tenant's latest invoices, read from Stripe (the source of truth for money)."""
+    from billing.stripe_api import stripe_client
+
+    if not tenant.stripe_customer_id:
+        return []
+    invoices = stripe_client().v1.invoices.list(
+        params={"customer": tenant.stripe_customer_id, "limit": limit}
+    )
+    return [
+        {
+            "number": invoice.get("number") or invoice["id"],
+            "created": datetime.fromtimestamp(invoice["created"], tz=UTC),
+            "amount": (invoice.get("amount_paid") or invoice.get("amount_due") or 0) / 100,
+            "currency": (invoice.get("currency") or "usd").upper(),
+            "status": invoice.get("status") or "",
+            "url": invoice.get("hosted_invoice_url") or "",
+        }
+        for invoice in invoices.data
+    ]

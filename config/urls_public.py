@@ -8,6 +8,7 @@ from saas import views as saas_views
 urlpatterns = [
     path("", saas_views.landing, name="landing"),
     path("admin/", admin.site.urls),
+    path("billing/", include("billing.urls_public")),
     path("invitations/", include("invitations.urls_public")),
     path("", include("allauth.urls")),
 ]

@@ -33,6 +33,12 @@ invitation_expired = Signal()
 member_joined = Signal()
 """A person joined an organization by accepting an invitation: payload user_id, tenant_id, role, invitation_id."""
 
+stripe_event_received = Signal()
+"""A verified Stripe webhook was stored in the inbox: payload webhook_event_id, stripe_event_id."""
+
+plan_changed = Signal()
+"""A tenant's plan or billing status really changed: payload tenant_id, old_plan, new_plan, old_status, new_status."""
+
 EVENTS: dict[str, Signal] = {
     "user.signed_up": user_signed_up,
     "invitation.created": invitation_created,
@@ -42,4 +48,6 @@ EVENTS: dict[str, Signal] = {
     "invitation.revoked": invitation_revoked,
     "invitation.expired": invitation_expired,
     "member.joined": member_joined,
+    "billing.stripe_event_received": stripe_event_received,
+    "plan.changed": plan_changed,
 }

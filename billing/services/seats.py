@@ -1,4 +1,4 @@
-"""Writes for billing. Each service owns its transaction."""
+"""Seat limits: how many members and pending invitations a plan allows."""
 
 from __future__ import annotations
 

@@ -1,0 +1,35 @@
+from django.contrib import admin, messages
+
+from billing.models import WebhookEvent
+from billing.services import webhook_event_replay
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(admin.ModelAdmin):
+    list_display = ["stripe_id", "type", "state", "tenant", "attempts", "short_error", "received_at"]
+    list_filter = ["state", "type", "livemode"]
+    search_fields = ["stripe_id", "type", "customer_id", "last_error"]
+    list_select_related = ["tenant"]
+    readonly_fields = [f.name for f in WebhookEvent._meta.fields]
+    actions = ["replay"]
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+    @admin.display(description="Last error")
+    def short_error(self, obj: WebhookEvent) -> str:
+        return obj.last_error[:80]
+
+    @admin.action(description="Replay selected events now")
+    def replay(self, request, queryset):  # type: ignore[no-untyped-def]
+        for event in queryset:
+            try:
+                event = webhook_event_replay(webhook_event_id=event.id)
+            except Exception as error:  # Stripe may still be down: show it, keep going
+                self.message_user(
+                    request, f"{event.stripe_id}: {type(error).__name__}: {error}", messages.ERROR
+                )
+            else:
+                self.message_user(
+                    request, f"{event.stripe_id}: {event.get_state_display()}.", messages.SUCCESS
+                )

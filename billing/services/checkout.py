@@ -1,0 +1,75 @@
+"""Stripe-hosted pages: the tenant's customer, Checkout (subscribe) and the customer portal."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django_tenants.utils import schema_context
+
+from accounts.models import User
+from activity.services import audit_record
+from billing.plans import Plan
+from billing.stripe_api import stripe_client
+from tenants.models import Tenant
+
+
+@transaction.atomic
+def customer_ensure(*, tenant: Tenant) -> str:
+    """The tenant's Stripe customer id, creating the customer on first use (once, even if raced).
+
+    The tenant row is locked so two admins clicking Upgrade at once do not both create a
+    customer; the idempotency key makes a retried create (timeout after Stripe acted)
+    return the same customer instead of a second one.
+    """
+    tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    if tenant.stripe_customer_id:
+        return tenant.stripe_customer_id
+    customer = stripe_client().v1.customers.create(
+        params={
+            "email": tenant.email or None,
+            "name": tenant.name,
+            "metadata": {
+                "tenant_id": str(tenant.pk),
+                "tenant_slug": tenant.slug,
+                "djstripe_subscriber": str(tenant.pk),
+            },
+        },
+        options={"idempotency_key": f"tenant-{tenant.pk}-customer"},
+    )
+    tenant.stripe_customer_id = customer.id
+    tenant.save(update_fields=["stripe_customer_id", "updated_at"])
+    with schema_context(tenant.schema_name):
+        audit_record(action="billing.customer_created", target=customer.id)
+    return customer.id
+
+
+def checkout_session_create(
+    *, tenant: Tenant, plan: Plan, actor: User, success_url: str, cancel_url: str
+) -> str:
+    """A Stripe Checkout session (subscription mode) for `plan`; returns the page to send the admin to."""
+    if not plan.is_paid or not plan.price_id:
+        raise ValidationError({"plan": f"The {plan.name} plan cannot be bought here."})
+    if tenant.plan == plan.code and tenant.plan_status == Tenant.PlanStatus.ACTIVE:
+        raise ValidationError({"plan": f"You are already on the {plan.name} plan."})
+    customer_id = customer_ensure(tenant=tenant)
+    session = stripe_client().v1.checkout.sessions.create(
+        params={
+            "mode": "subscription",
+            "customer": customer_id,
+            "client_reference_id": str(tenant.pk),
+            "line_items": [{"price": plan.price_id, "quantity": 1}],
+            "success_url": success_url,
+            "cancel_url": cancel_url,
+            "metadata": {"tenant_id": str(tenant.pk), "plan": plan.code, "actor_id": str(actor.pk)},
+        }
+    )
+    return str(session.url)
+
+
+def portal_session_create(*, tenant: Tenant, return_url: str) -> str:
+    """A Stripe customer-portal session (invoices, payment method, cancel); returns its URL."""
+    customer_id = customer_ensure(tenant=tenant)
+    session = stripe_client().v1.billing_portal.sessions.create(
+        params={"customer": customer_id, "return_url": return_url}
+    )
+    return str(session.url)

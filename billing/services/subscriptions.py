@@ -1,0 +1,127 @@
+"""Applying a Stripe subscription to its tenant: plan, status, seats, exactly once per change."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from activity.services import audit_record
+from billing.plans import FREE, plan_for_price, plan_get
+from billing.stripe_api import stripe_client
+from saas.events import publish
+from tenants.models import Tenant
+
+PAYING_STATUSES = {"active", "trialing"}
+ENDED_STATUSES = {"canceled", "incomplete_expired", "unpaid"}
+
+
+class BillingDataError(ValueError):
+    """Stripe sent something we cannot map (an unknown price): needs a person, not a retry."""
+
+
+@dataclass(frozen=True)
+class BillingState:
+    plan: str
+    plan_status: str
+    seats: int | None
+    past_due_since: datetime | None
+    stripe_subscription_id: str
+
+
+FIELDS = ("plan", "plan_status", "seats", "past_due_since", "stripe_subscription_id")
+
+
+def _current(tenant: Tenant) -> BillingState:
+    return BillingState(**{name: getattr(tenant, name) for name in FIELDS})
+
+
+def _grace_over(since: datetime | None) -> bool:
+    return since is not None and since <= timezone.now() - timedelta(days=settings.BILLING_GRACE_DAYS)
+
+
+def _state_from(subscription: Any, *, current: BillingState) -> BillingState:
+    """The billing state a subscription's current status means for its tenant."""
+    status = subscription["status"]
+    if status in ENDED_STATUSES:
+        if current.stripe_subscription_id not in ("", subscription["id"]):
+            return current  # an older subscription ended; the tenant has moved on to another
+        return BillingState(FREE, Tenant.PlanStatus.CANCELED, None, None, "")
+    if status not in PAYING_STATUSES and status != "past_due":
+        return current  # incomplete: the first payment has not gone through yet
+    item = subscription["items"]["data"][0]
+    plan = plan_for_price(item["price"]["id"])
+    if plan is None:
+        raise BillingDataError(
+            f"Subscription {subscription['id']} has price {item['price']['id']}, "
+            "which no plan uses (check STRIPE_PRICE_* settings)"
+        )
+    quantity = int(item.get("quantity") or 1)
+    seats = quantity if plan.seats is not None and quantity > plan.seats else None
+    if status == "past_due":
+        since = current.past_due_since or timezone.now()
+        # Access is kept for the grace period, then the tenant falls back to Free (until paid).
+        plan_code = FREE if _grace_over(since) else plan.code
+        return BillingState(plan_code, Tenant.PlanStatus.PAST_DUE, seats, since, subscription["id"])
+    return BillingState(plan.code, Tenant.PlanStatus.ACTIVE, seats, None, subscription["id"])
+
+
+@transaction.atomic
+def subscription_apply(*, tenant: Tenant, subscription_id: str, stripe_event_id: str = "") -> Tenant:
+    """Set the tenant's plan, status and seats from the subscription's current state at Stripe."""
+    tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    # Stripe is read under the tenant's lock, not before it: events for one tenant then apply
+    # one after another, each seeing Stripe's state after the previous one, so repeated,
+    # concurrent and out-of-order deliveries all end in Stripe's latest state.
+    subscription = stripe_client().v1.subscriptions.retrieve(subscription_id)
+    new = _state_from(subscription, current=_current(tenant))
+    return _tenant_billing_set(tenant=tenant, new=new, reason=f"stripe:{stripe_event_id or subscription_id}")
+
+
+@transaction.atomic
+def past_due_downgrade() -> int:
+    """Beat: move tenants past due beyond the grace period to Free; returns how many."""
+    cutoff = timezone.now() - timedelta(days=settings.BILLING_GRACE_DAYS)
+    overdue = (
+        Tenant.objects.select_for_update(skip_locked=True)
+        .filter(plan_status=Tenant.PlanStatus.PAST_DUE, past_due_since__lte=cutoff)
+        .exclude(plan=FREE)
+    )
+    count = 0
+    for tenant in overdue:
+        current = _current(tenant)
+        new = BillingState(
+            FREE, current.plan_status, None, current.past_due_since, current.stripe_subscription_id
+        )
+        _tenant_billing_set(tenant=tenant, new=new, reason="grace period over")
+        count += 1
+    return count
+
+
+def _tenant_billing_set(*, tenant: Tenant, new: BillingState, reason: str) -> Tenant:
+    """Write the new state if it differs; audit and announce only a real change (lock held)."""
+    old = _current(tenant)
+    if new == old:
+        return tenant
+    changed = [name for name in FIELDS if getattr(old, name) != getattr(new, name)]
+    for name in changed:
+        setattr(tenant, name, getattr(new, name))
+    tenant.save(update_fields=[*changed, "updated_at"])
+    if old.plan == new.plan and old.plan_status == new.plan_status:
+        return tenant  # seats or ids only: nothing a person needs to be told
+    data = {
+        "old_plan": old.plan,
+        "new_plan": new.plan,
+        "old_status": old.plan_status,
+        "new_status": new.plan_status,
+        "reason": reason,
+    }
+    with schema_context(tenant.schema_name):
+        audit_record(action="billing.plan_changed", target=plan_get(new.plan).name, data=data)
+    publish("plan.changed", {"tenant_id": tenant.pk, **data}, tenant_schema=tenant.schema_name)
+    return tenant
