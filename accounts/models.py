@@ -103,3 +103,25 @@ class Membership(models.Model):
     @property
     def is_admin(self) -> bool:
         return self.role in (self.Role.OWNER, self.Role.ADMIN)
+
+
+class LoginHandoff(models.Model):
+    """A one-time, short-lived link that logs a user in on a tenant host.
+
+    Sessions are per host (`localhost` and `<slug>.localhost` share no cookies), so the host
+    where the user proved who they are mints this and the tenant host redeems it once.
+    Only a hash of the token is stored: a database leak yields no usable link.
+    """
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["expires_at"], name="accounts_handoff_expiry_idx")]
+
+    def __str__(self) -> str:
+        return f"hand-off for {self.user_id} to {self.tenant_id}"

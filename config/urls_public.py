@@ -10,5 +10,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("billing/", include("billing.urls_public")),
     path("invitations/", include("invitations.urls_public")),
+    # Ours first: /signup/ is our form (it also creates the organization), not allauth's.
+    path("", include("accounts.urls_public")),
     path("", include("allauth.urls")),
 ]

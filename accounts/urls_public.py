@@ -1,0 +1,13 @@
+"""Account pages of the public host that are ours (allauth serves login, logout, reset)."""
+
+from django.urls import path
+
+from accounts import views
+
+urlpatterns = [
+    path("signup/", views.signup, name="signup"),
+    path("orgs/", views.organization_list, name="organization_list"),
+    path("orgs/go/", views.organization_go, name="organization_go"),
+    path("orgs/<slug:slug>/open/", views.organization_open, name="organization_open"),
+    path("auth/logout/<str:token>/", views.logout_handoff, name="logout_handoff"),
+]

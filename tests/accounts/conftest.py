@@ -1,0 +1,62 @@
+import itertools
+import uuid
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+
+from tests.conftest import host_of
+
+_addresses = itertools.count(1)
+STRONG_PASSWORD = "plum-orbit-lantern-97"
+
+
+def client_for(host: str, **extra: str) -> Client:
+    """A test client for one host; sessions are per host, as in a browser."""
+    # Each client has its own IP so allauth's per-IP sign-up limit does not leak across tests.
+    n = next(_addresses)
+    return Client(HTTP_HOST=host, REMOTE_ADDR=f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}", **extra)
+
+
+@pytest.fixture
+def public_browser(db) -> Client:
+    return client_for(settings.SAAS_BASE_DOMAIN)
+
+
+@pytest.fixture
+def unique():
+    """A short unique word for emails and subdomains (tables are shared across test runs)."""
+    return lambda prefix="x": f"{prefix}{uuid.uuid4().hex[:8]}"
+
+
+def signup_data(unique_word: str, **overrides: str) -> dict[str, str]:
+    data = {
+        "email": f"{unique_word}@example.com",
+        "password": STRONG_PASSWORD,
+        "organization_name": f"Org {unique_word}",
+        "subdomain": "",
+        "website": "",
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture
+def drop_new_tenant_schemas(transactional_db):
+    """transactional_db truncates tables but keeps schemas; drop the ones this test made."""
+
+    def schemas() -> set[str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\\_%%'")
+            return {row[0] for row in cursor.fetchall()}
+
+    before = schemas()
+    yield
+    connection.set_schema_to_public()
+    with connection.cursor() as cursor:
+        for name in sorted(schemas() - before):
+            cursor.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+
+__all__ = ["client_for", "host_of", "signup_data", "STRONG_PASSWORD"]
