@@ -56,6 +56,9 @@ SHARED_APPS = [
     # Our tenants app comes before django_tenants so its `migrate` / `migrate_schemas`
     # commands (which also keep the provisioning template current) take precedence.
     "tenants",
+    # Before django_tenants, whose admin/app_list.html override fails on the public host
+    # (request.tenant is None there), breaking every admin page.
+    "django.contrib.admin",
     "django_tenants",
     "saas",
     "accounts",
@@ -65,7 +68,6 @@ SHARED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django.contrib.admin",
     "allauth",
     "allauth.account",
     "djstripe",

@@ -107,13 +107,10 @@ def revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
 
 
 def _tenant_home(request: HttpRequest, invitation: Invitation) -> HttpResponse:
-    host = invitation.tenant.domains.get(is_primary=True).domain
-    destination = tenant_url(host, "/")
-    try:  # the sign-up work's login hand-off carries the session over to the tenant host
-        from accounts.handoff import handoff_url  # type: ignore[import-not-found]
-    except ImportError:
-        return redirect(destination)
-    return redirect(handoff_url(user=request.user, tenant=invitation.tenant, next_path="/"))
+    """Land on the organization's dashboard, logged in there (sessions are per host)."""
+    from accounts.views import handoff_redirect
+
+    return handoff_redirect(request.user, invitation.tenant)  # type: ignore[arg-type]
 
 
 def invitation(request: HttpRequest, token: str) -> HttpResponse:

@@ -1,10 +1,13 @@
 import uuid
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
+from django_tenants.utils import schema_context
 
 from accounts.services import membership_create
+from invitations.cache import PENDING_KEY
 from invitations.services import invitation_create
 from tenants.models import Tenant
 from tenants.services import tenant_provision
@@ -22,7 +25,11 @@ def on_plan(tenant: Tenant, plan: str) -> Tenant:
 @pytest.fixture
 def org(make_tenant):
     """A tenant on the Pro plan (10 seats) so that tests are not about the Free limit."""
-    return on_plan(make_tenant(), "pro")
+    tenant = on_plan(make_tenant(), "pro")
+    # Schema names repeat across runs and a rolled-back test never clears its cache entry.
+    with schema_context(tenant.schema_name):
+        cache.delete(PENDING_KEY)
+    return tenant
 
 
 @pytest.fixture
