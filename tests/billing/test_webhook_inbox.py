@@ -47,8 +47,9 @@ def test_a_duplicate_delivery_is_acknowledged_and_not_stored_again(public_client
 )
 def test_missing_or_bad_signature_is_refused(public_client, headers, reason):
     payload = stripe_event("invoice.paid", {"id": "in_1"})
-    response = public_client.post("/billing/webhook/", data=payload, content_type="application/json",
-                                  headers=headers)
+    response = public_client.post(
+        "/billing/webhook/", data=payload, content_type="application/json", headers=headers
+    )
     assert response.status_code == 400, reason
     assert not WebhookEvent.objects.exists()
 
@@ -63,8 +64,9 @@ def test_a_tampered_body_is_refused(public_client):
     payload = stripe_event("invoice.paid", {"id": "in_1", "amount_paid": 100})
     headers = signed(payload)
     tampered = payload.replace('"amount_paid": 100', '"amount_paid": 1')
-    response = public_client.post("/billing/webhook/", data=tampered, content_type="application/json",
-                                  headers=headers)
+    response = public_client.post(
+        "/billing/webhook/", data=tampered, content_type="application/json", headers=headers
+    )
     assert response.status_code == 400
     assert not WebhookEvent.objects.exists()
 
