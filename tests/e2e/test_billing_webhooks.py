@@ -1,0 +1,138 @@
+"""Stripe webhooks end to end: the real endpoint (uvicorn), the outbox, a Celery worker, SMTP,
+and the Stripe stand-in over HTTP."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+from django.conf import settings
+from django_tenants.utils import schema_context
+
+from activity.models import AuditEvent
+from billing.models import WebhookEvent
+from billing.services import customer_ensure
+from billing.stripe_fake import FakeStripe, event_payload, webhook_signature_header
+from saas.models import TaskDelivery
+from tenants.models import Tenant
+from tests.e2e.conftest import wait_until
+
+pytestmark = pytest.mark.e2e
+
+WEBHOOK_SECRET = "whsec_e2e"
+
+
+@pytest.fixture
+def stripe_fake() -> Iterator[FakeStripe]:
+    fake = FakeStripe().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def e2e_env_overrides(stripe_fake) -> dict[str, str | None]:
+    return {
+        "STRIPE_SECRET_KEY": "sk_test_e2e",
+        "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "STRIPE_API_BASE": stripe_fake.url,
+        "STRIPE_PRICE_PRO": "price_pro",
+        "STRIPE_PRICE_BUSINESS": "price_business",
+        "STRIPE_TIMEOUT_SECONDS": "2",
+    }
+
+
+@pytest.fixture
+def paying_tenant(e2e_env, e2e_env_overrides, settings, make_tenant, member_of, stripe_fake):
+    """A tenant with an owner and a Stripe customer that has an active Pro subscription."""
+    for name in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_API_BASE", "STRIPE_PRICE_PRO"):
+        setattr(settings, name, e2e_env_overrides[name])
+    tenant = make_tenant()
+    owner = member_of(tenant, role="owner")
+    customer = customer_ensure(tenant=tenant)
+    subscription = stripe_fake.subscription_create(customer=customer, price="price_pro")
+    return tenant, owner, subscription
+
+
+def deliver(server_port: int, payload: str) -> requests.Response:
+    """POST a Stripe-signed event to the public host's endpoint, as Stripe does."""
+    return requests.post(
+        f"http://127.0.0.1:{server_port}/billing/webhook/",
+        data=payload.encode(),
+        headers={
+            "Host": f"{settings.SAAS_BASE_DOMAIN}:{server_port}",
+            "Content-Type": "application/json",
+            "Stripe-Signature": webhook_signature_header(payload, WEBHOOK_SECRET),
+        },
+        timeout=15,
+    )
+
+
+def plan_audits(tenant: Tenant) -> int:
+    with schema_context(tenant.schema_name):
+        return AuditEvent.objects.filter(action="billing.plan_changed").count()
+
+
+def test_payment_succeeded_50_times_concurrently_upgrades_once(
+    paying_tenant, stripe_fake, asgi_server, celery_worker, smtp_server
+):
+    tenant, owner, subscription = paying_tenant
+    payload = event_payload("invoice.paid", stripe_fake.invoices[subscription["latest_invoice"]])
+    responses: list[int] = []
+    start = threading.Barrier(50)
+
+    def send() -> None:
+        start.wait(timeout=10)
+        responses.append(deliver(asgi_server.port, payload).status_code)
+
+    threads = [threading.Thread(target=send) for _ in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert responses == [200] * 50
+    assert WebhookEvent.objects.count() == 1
+
+    wait_until(lambda: Tenant.objects.get(pk=tenant.pk).plan == "pro", timeout=30, message="the upgrade")
+    messages = smtp_server.wait_for(1, timeout=20)
+    time.sleep(1.5)  # room for a wrong second email to arrive
+    assert [m["Subject"] for m in smtp_server.messages] == ["Your Foundry plan is now Pro"]
+    assert owner.email in str(messages[0]["To"])
+    assert plan_audits(tenant) == 1
+    assert WebhookEvent.objects.get().state == WebhookEvent.State.PROCESSED
+    assert TaskDelivery.objects.filter(key__startswith="stripe-event:").count() == 1
+
+    # The same payment delivered again later (Stripe retries for days): acknowledged, nothing new.
+    assert deliver(asgi_server.port, payload).json() == {"received": True, "duplicate": True}
+    time.sleep(1)
+    assert len(smtp_server.messages) == 1 and plan_audits(tenant) == 1
+
+
+def test_stripe_down_the_event_is_retried_until_it_comes_back(
+    paying_tenant, stripe_fake, asgi_server, celery_worker, smtp_server
+):
+    tenant, _, subscription = paying_tenant
+    stripe_fake.stop()
+    response = deliver(asgi_server.port, event_payload("customer.subscription.created", subscription))
+    assert response.status_code == 200  # acknowledged although Stripe cannot be read now
+
+    def failed_with_its_error() -> bool:
+        event = WebhookEvent.objects.get()
+        return event.state == WebhookEvent.State.FAILED and "APIConnectionError" in event.last_error
+
+    wait_until(failed_with_its_error, timeout=30, message="the event failed with its error")
+    assert Tenant.objects.get(pk=tenant.pk).plan == "free"
+
+    stripe_fake.start()
+    wait_until(
+        lambda: WebhookEvent.objects.get().state == WebhookEvent.State.PROCESSED,
+        timeout=40,
+        message="the worker's retry to succeed",
+    )
+    event = WebhookEvent.objects.get()
+    assert event.attempts >= 2  # failed at least once, then succeeded
+    assert Tenant.objects.get(pk=tenant.pk).plan == "pro"
+    smtp_server.wait_for(1, timeout=20)
+    assert plan_audits(tenant) == 1
