@@ -36,11 +36,11 @@ def _lock_timeout() -> None:
         cursor.execute("SELECT set_config('lock_timeout', %s, true)", [settings.INVITATION_LOCK_TIMEOUT])
 
 
-def _locked(queryset, **lookup):  # type: ignore[no-untyped-def]
+def _locked(queryset, *, no_key: bool = False, **lookup):  # type: ignore[no-untyped-def]
     """select_for_update() one row, turning a lock timeout into a clear "try again"."""
     _lock_timeout()
     try:
-        return queryset.select_for_update(of=("self",)).get(**lookup)
+        return queryset.select_for_update(of=("self",), no_key=no_key).get(**lookup)
     except DatabaseError as error:
         if getattr(getattr(error, "__cause__", None), "sqlstate", None) == LOCK_NOT_AVAILABLE:
             raise InvitationBusy() from error
@@ -53,8 +53,9 @@ def _lock_invitation(invitation: Invitation) -> Invitation:
 
 def _lock_tenant(tenant: Tenant) -> Tenant:
     # Serializes seat counting per tenant: two invitations (or accepts) cannot both take
-    # the last seat.
-    return _locked(Tenant.objects.all(), pk=tenant.pk)
+    # the last seat. NO KEY UPDATE: inserts elsewhere that merely reference the tenant (their
+    # foreign-key checks take KEY SHARE) are not held up.
+    return _locked(Tenant.objects.all(), no_key=True, pk=tenant.pk)
 
 
 def _admin_membership(*, user: User, tenant: Tenant) -> Membership:
@@ -167,11 +168,9 @@ def _new_user(*, email: str, password: str, full_name: str) -> User:
 def invitation_accept(
     *, invitation: Invitation, user: User | None = None, password: str = "", full_name: str = ""
 ) -> Membership:
-    """Join the tenant: as the logged-in `user` whose email matches, or as a new account.
-
-    User, membership, state change, audit rows and the `member.joined` event commit together
-    or not at all.
-    """
+    """Join the tenant as the signed-in `user` whose email matches, or as a new account."""
+    # User, membership, state change, audit rows and the member.joined event commit together
+    # or not at all; the invitation row is locked first so concurrent accepts queue up.
     invitation = _lock_invitation(invitation)
     invitation._guard_open()
     tenant = invitation.tenant
@@ -185,7 +184,12 @@ def invitation_accept(
         if User.objects.filter(email__iexact=invitation.email).exists():
             raise InvitationError("An account with this email already exists: log in to accept.",
                                   code="login_required")
-        user = _new_user(email=invitation.email, password=password, full_name=full_name)
+        try:
+            with transaction.atomic():
+                user = _new_user(email=invitation.email, password=password, full_name=full_name)
+        except IntegrityError as error:  # the address signed up on its own a moment ago
+            raise InvitationError("An account with this email already exists: log in to accept.",
+                                  code="login_required") from error
     if Membership.objects.filter(tenant=tenant, user=user).exists():
         raise InvitationError(f"You are already a member of {tenant.name}.", code="member")
     _lock_tenant(tenant)
@@ -271,10 +275,8 @@ REMIND_BEFORE = timedelta(days=1)
 
 
 def invitations_expire_and_remind(*, limit: int = 500) -> dict[str, int]:
-    """Beat: expire pending invitations past their date, remind those expiring within a day.
-
-    Each invitation is its own transaction, so one busy or failing row never holds up the rest.
-    """
+    """Beat: expire pending invitations past their date, remind those expiring within a day."""
+    # Each invitation is its own transaction: one busy or failing row never holds up the rest.
     now = timezone.now()
     pending = Invitation.objects.filter(state=Invitation.State.PENDING)
     expired = reminded = 0
