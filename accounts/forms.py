@@ -19,7 +19,10 @@ class SignUpForm(forms.Form):
         help_text="Optional: we derive one from the organization's name.",
     )
     # Honeypot: hidden from people by CSS, filled in by naive bots.
-    website = forms.CharField(required=False, label="Leave this empty")
+    website = forms.CharField(
+        required=False, label="Leave this empty",
+        widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
+    )
 
     def add_service_errors(self, errors: dict[str, list[str]]) -> None:
         for field, messages in errors.items():

@@ -81,9 +81,15 @@ class _Collector:
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
         self.sink.data_started += 1
-        if self.sink.delay:
-            await asyncio.sleep(self.sink.delay)
-        # Like a real MTA, a message whose client went away before our "250" is not accepted.
+        # Like a real MTA, a message whose client goes away before our "250" is not accepted:
+        # aiosmtpd cancels this handler when the connection drops.
+        try:
+            deadline = time.monotonic() + self.sink.delay
+            while time.monotonic() < deadline and self.sink.delay:
+                await asyncio.sleep(0.05)
+        except asyncio.CancelledError:
+            self.sink.abandoned += 1
+            raise
         transport = getattr(server, "transport", None)
         if transport is None or transport.is_closing():
             self.sink.abandoned += 1
