@@ -12,7 +12,8 @@ class InviteForm(forms.Form):
         super().__init__(*args, **kwargs)
         rank = ROLE_RANK.get(Membership.Role(inviter_role), 2)
         # Offer only roles at or below the inviter's own; the service enforces the same rule.
-        self.fields["role"].choices = [
+        role_field: forms.ChoiceField = self.fields["role"]  # type: ignore[assignment]
+        role_field.choices = [
             (value, label) for value, label in Membership.Role.choices
             if ROLE_RANK[Membership.Role(value)] >= rank
         ]

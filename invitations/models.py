@@ -112,18 +112,18 @@ class Invitation(FSMModelMixin, models.Model):
     # --- transitions: state and timestamps only ----------------------------------------------
     # source="*" so that the guards, not django-fsm's bare TransitionNotAllowed, explain a
     # refusal ("already used", "withdrawn", ...); each guard insists on pending first.
-    @transition(field=state, source="*", target=State.ACCEPTED, conditions=[_guard_open])
+    @transition(field=state, source="*", target=State.ACCEPTED, conditions=[_guard_open])  # type: ignore[list-item]
     def accept(self, *, at: datetime) -> None:
         self.decided_at = at
 
-    @transition(field=state, source="*", target=State.DECLINED, conditions=[_guard_open])
+    @transition(field=state, source="*", target=State.DECLINED, conditions=[_guard_open])  # type: ignore[list-item]
     def decline(self, *, at: datetime) -> None:
         self.decided_at = at
 
-    @transition(field=state, source="*", target=State.REVOKED, conditions=[_guard_pending])
+    @transition(field=state, source="*", target=State.REVOKED, conditions=[_guard_pending])  # type: ignore[list-item]
     def revoke(self, *, at: datetime) -> None:
         self.decided_at = at
 
-    @transition(field=state, source="*", target=State.EXPIRED, conditions=[_guard_past_expiry])
+    @transition(field=state, source="*", target=State.EXPIRED, conditions=[_guard_past_expiry])  # type: ignore[list-item]
     def expire(self, *, at: datetime) -> None:
         self.decided_at = at

@@ -27,11 +27,11 @@ def invitation_pending_list(*, tenant: Tenant) -> list[dict[str, Any]]:
     """Pending invitations of a tenant for the members page (cached until the next change)."""
     rows = pending_cache_get(tenant=tenant)
     if rows is None:
-        rows = list(
-            Invitation.objects.filter(tenant=tenant, state=Invitation.State.PENDING)
+        rows = [
+            dict(row) for row in Invitation.objects.filter(tenant=tenant, state=Invitation.State.PENDING)
             .order_by("-created_at")
             .values("id", "email", "role", "invited_by__email", "created_at", "sent_at", "expires_at")
-        )
+        ]
         pending_cache_set(tenant=tenant, rows=rows)
     now = timezone.now()
     return [{**row, "is_expired": row["expires_at"] <= now} for row in rows]

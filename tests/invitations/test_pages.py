@@ -289,3 +289,9 @@ def test_public_host_setting_is_the_link_host(invite):
     invitation, token = invite()
     assert invitation_link(invitation=invitation).endswith(f"{settings.SAAS_BASE_DOMAIN}:"
                                                            f"{settings.SAAS_PUBLIC_PORT}/invitations/{token}/")
+
+
+def test_the_dashboard_links_to_the_members_page(org_client, admin, plain_member):
+    assert "Invite and manage members" in text(logged_in(org_client, admin).get("/"))
+    assert 'href="/members/"' in text(logged_in(Client(HTTP_HOST=org_client.defaults["HTTP_HOST"]),
+                                                plain_member).get("/"))
