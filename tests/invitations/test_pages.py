@@ -295,3 +295,25 @@ def test_the_dashboard_links_to_the_members_page(org_client, admin, plain_member
     assert "Invite and manage members" in text(logged_in(org_client, admin).get("/"))
     assert 'href="/members/"' in text(logged_in(Client(HTTP_HOST=org_client.defaults["HTTP_HOST"]),
                                                 plain_member).get("/"))
+
+
+def test_existing_account_logs_in_from_the_link_and_accepts(public_client, invite, org):
+    from tests.factories import DEFAULT_PASSWORD
+
+    UserFactory(email="new.person@example.com")
+    _, token = invite()
+    login_url = f"/login/?next=/invitations/{token}/"
+    response = public_client.post(login_url, {"login": "NEW.person@example.com",
+                                              "password": DEFAULT_PASSWORD})
+    assert response.status_code == 302 and response["Location"] == f"/invitations/{token}/"
+    response = public_client.post(f"/invitations/{token}/", {"action": "accept"})
+    assert response.status_code == 302 and host_of(org) in response["Location"]
+    assert Membership.objects.filter(tenant=org, user__email="new.person@example.com").exists()
+
+
+def test_switch_account_logs_out_and_returns_to_the_link(public_client, invite):
+    _, token = invite()
+    client = logged_in(public_client, UserFactory(email="someone.else@example.com"))
+    response = client.post("/logout/", {"next": f"/invitations/{token}/"})
+    assert response.status_code == 302 and response["Location"] == f"/invitations/{token}/"
+    assert "Accept and create account" in text(client.get(f"/invitations/{token}/"))
