@@ -193,12 +193,16 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+@transaction.atomic
 def login_handoff_create(*, user: User, tenant: Tenant) -> str:
     """Mint a single-use link token that logs `user` in on `tenant`'s host; returns the token."""
     if not Membership.objects.filter(user=user, tenant=tenant).exists():
         raise PermissionDenied("Not a member of this organization.")
+    now = timezone.now()
+    # Spent and expired links are useless; clearing old ones here keeps the table small.
+    LoginHandoff.objects.filter(expires_at__lt=now - timedelta(hours=1)).delete()
     token = secrets.token_urlsafe(32)
-    expires_at = timezone.now() + timedelta(seconds=settings.LOGIN_HANDOFF_SECONDS)
+    expires_at = now + timedelta(seconds=settings.LOGIN_HANDOFF_SECONDS)
     handoff = LoginHandoff(token_hash=_token_hash(token), user=user, tenant=tenant, expires_at=expires_at)
     handoff.full_clean()
     handoff.save()

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from allauth.core import ratelimit
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login, logout
+from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core import signing
@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.forms import SignUpForm
 from accounts.models import User
-from accounts.selectors import membership_list_for_user
+from accounts.selectors import membership_list_for_user, tenant_of_recent_sign_up
 from accounts.services import HandoffInvalid, login_handoff_create, login_handoff_redeem, user_sign_up
 from saas.hosts import public_url, tenant_url
 from tenants.models import Tenant
@@ -61,6 +61,19 @@ def handoff_redirect(user: User, tenant: Tenant) -> HttpResponseRedirect:
     return HttpResponseRedirect(tenant_url(_primary_host(tenant), path))
 
 
+def _repeated_sign_up(request: HttpRequest, email: str, password: str) -> tuple[User, Tenant] | None:
+    """The same form sent again right after it succeeded (a double click): the same outcome.
+
+    The browser shows the answer to the last submission; without this the person would see
+    "email already registered" for the account they have just created.
+    """
+    user = authenticate(request, username=email, password=password)
+    if not isinstance(user, User):
+        return None
+    tenant = tenant_of_recent_sign_up(user=user)
+    return (user, tenant) if tenant is not None else None
+
+
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     """Public host: create an account and an organization, then land on its dashboard."""
@@ -83,6 +96,10 @@ def signup(request: HttpRequest) -> HttpResponse:
                                       organization_name=data["organization_name"],
                                       subdomain=data["subdomain"] or None)
             except ValidationError as error:
+                repeated = _repeated_sign_up(request, data["email"], data["password"])
+                if repeated is not None:
+                    login(request, repeated[0], backend=BACKEND)
+                    return handoff_redirect(*repeated)
                 form.add_service_errors(error.message_dict)
             else:
                 login(request, result.user, backend=BACKEND)

@@ -71,7 +71,8 @@ def test_email_taken_in_another_case(public_browser, unique):
     word = unique("case")
     assert public_browser.post("/signup/", signup_data(word)).status_code == 302
     other = client_for(settings.SAAS_BASE_DOMAIN)
-    response = other.post("/signup/", signup_data(unique("x"), email=f"{word.upper()}@EXAMPLE.COM"))
+    response = other.post("/signup/", signup_data(unique("x"), email=f"{word.upper()}@EXAMPLE.COM",
+                                                  password="a-different-pass-4321"))
     assert response.status_code == 400
     assert field_errors(response, "email") == ["An account with this email address already exists."]
 
@@ -130,3 +131,18 @@ def test_password_is_stored_with_argon2(public_browser, unique):
     user = User.objects.get(email=f"{word}@example.com")
     assert user.password.startswith("argon2$argon2id$")
     assert user.check_password(STRONG_PASSWORD)
+
+
+def test_the_same_form_sent_twice_lands_in_the_same_organization(unique):
+    word = unique("dbl")
+    data = signup_data(word)
+    first = client_for(settings.SAAS_BASE_DOMAIN).post("/signup/", data)
+    # The second copy of the request was sent before the first's answer set a session cookie.
+    second = client_for(settings.SAAS_BASE_DOMAIN).post("/signup/", data)
+    assert first.status_code == second.status_code == 302
+    assert urlsplit(first["Location"]).hostname == urlsplit(second["Location"]).hostname
+    assert Tenant.objects.filter(name=f"Org {word}").count() == 1
+    # Someone else trying that address (without its password) only learns it is taken.
+    third = client_for(settings.SAAS_BASE_DOMAIN).post("/signup/", {**data, "password": "another-pass-9876"})
+    assert third.status_code == 400
+    assert field_errors(third, "email") == ["An account with this email address already exists."]
