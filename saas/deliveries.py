@@ -27,6 +27,7 @@ from django_tenants.utils import schema_context
 from tenant_schemas_celery.task import TenantTask
 
 from config.celery import app
+from saas.events import bookkeeping_transaction
 from saas.models import TaskDelivery
 
 logger = structlog.get_logger(__name__)
@@ -83,7 +84,7 @@ def delivery_enqueue(task: Task, *, key: str, tenant_schema: str = "public", **k
     Called by receivers after commit; an enqueue failure (broker down) propagates so the
     outbox keeps the event pending and dispatches it again later.
     """
-    with schema_context("public"):
+    with schema_context("public"), bookkeeping_transaction():
         delivery, _ = TaskDelivery.objects.get_or_create(
             key=key,
             defaults={"task_name": task.name, "task_kwargs": kwargs, "tenant_schema": tenant_schema},

@@ -8,6 +8,8 @@ pending and the beat-driven sweeper dispatches it again later.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -28,6 +30,24 @@ logger = structlog.get_logger(__name__)
 SWEEP_GRACE = timedelta(seconds=10)
 # How long a dispatcher may hold an event before another may take it over.
 DISPATCH_LEASE = timedelta(seconds=60)
+
+
+@contextmanager
+def bookkeeping_transaction() -> Iterator[None]:
+    """A transaction for redoable bookkeeping whose commit does not wait for the WAL flush.
+
+    Each synchronous commit costs a disk flush (~3 ms here); dispatching an event took four.
+    What is written here (a dispatch claim, a "dispatched" mark, a delivery record) may be lost
+    in a database crash without harm: PostgreSQL flushes the WAL in order, so a lost write
+    also loses every later one, the event is still pending, and the sweeper dispatches it
+    again. Inside a caller's transaction nothing changes (its durability is the caller's).
+    """
+    owns_transaction = not transaction.get_connection().in_atomic_block
+    with transaction.atomic():
+        if owns_transaction:
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        yield
 
 
 def publish(name: str, payload: dict[str, Any], *, tenant_schema: str | None = None) -> OutboxEvent:
@@ -52,7 +72,7 @@ def outbox_dispatch(*, event_id: Any) -> bool:
     runs even if one fails; any failure releases the row, still pending, for the sweeper.
     """
     now = timezone.now()
-    with schema_context("public"):
+    with schema_context("public"), bookkeeping_transaction():
         claimed = (
             OutboxEvent.objects.filter(id=event_id, state=OutboxEvent.State.PENDING)
             .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
@@ -69,7 +89,7 @@ def outbox_dispatch(*, event_id: Any) -> bool:
             tenant_schema=event.tenant_schema,
         )
     errors = [f"{getattr(r, '__qualname__', r)}: {e!r}" for r, e in results if isinstance(e, Exception)]
-    with schema_context("public"):
+    with schema_context("public"), bookkeeping_transaction():
         rows = OutboxEvent.objects.filter(id=event_id)
         if errors:
             rows.update(last_error="\n".join(errors)[:4000], locked_until=None)
