@@ -1,0 +1,51 @@
+# One command each, from a fresh clone. Without DATABASE_URL / REDIS_URL the runner starts
+# embedded PostgreSQL and Redis with their data under var/ (see saas/dev/).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+# Touched after a successful install: pip runs again only when a requirements file is newer.
+STAMP := $(VENV)/.installed
+ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install dev test lint migrate bench clean
+
+help:
+	@echo "make dev      install, start services, migrate, seed the demo tenant, run web + worker + beat"
+	@echo "make test     install and run the whole suite (pytest -n auto); make test ARGS='-k signup'"
+	@echo "make lint     ruff check, ruff format --check, mypy"
+	@echo "make migrate  migrate_schemas against the configured or embedded PostgreSQL"
+	@echo "make bench    run every script in bench/"
+	@echo "make clean    remove var/ (embedded database, Redis data, mail, beat schedule)"
+
+$(PY):
+	@test -n "$(PYTHON)" || { echo "Python 3.11 is needed: install python3.11 (or python3)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): requirements.txt requirements-dev.txt | $(PY)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+dev: $(STAMP)
+	$(PY) -m saas.dev run $(ARGS)
+
+test: $(STAMP)
+	@scripts/ensure-chromium
+	$(PY) -m saas.dev test $(ARGS)
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy .
+
+migrate: $(STAMP)
+	$(PY) -m saas.dev migrate
+
+bench: $(STAMP)
+	$(PY) -m saas.dev bench $(ARGS)
+
+clean:
+	rm -rf var

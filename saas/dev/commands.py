@@ -1,0 +1,199 @@
+"""What `python -m saas.dev <command>` does; each returns the process exit status."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+from saas.dev import DEMO_ADMIN_EMAIL, DEMO_OWNER_EMAIL, DEMO_PASSWORD, DEMO_SLUG
+from saas.dev.runner import Child, Supervisor
+from saas.dev.services import (
+    REPO_DIR,
+    ServiceError,
+    Services,
+    port_is_free,
+    services_running,
+    var_dir,
+)
+
+
+def _environ(services: Services, **defaults: str) -> dict[str, str]:
+    """The children's environment: ours, the service URLs, then defaults we do not override."""
+    env = {**os.environ, **services.environ()}
+    for name, value in defaults.items():
+        env.setdefault(name, value)
+    return env
+
+
+def _foreground(argv: list[str], env: dict[str, str]) -> int:
+    """Run a command attached to the terminal and return its status.
+
+    It shares our process group, so a Ctrl-C in the terminal reaches it directly (pytest then
+    prints its summary, a shell stays usable); we ignore SIGINT meanwhile so that the services
+    are stopped only after it has finished. SIGTERM is passed on.
+    """
+    process = subprocess.Popen(argv, cwd=REPO_DIR, env=env)  # noqa: S603 - our own commands
+    previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    previous_term = signal.signal(signal.SIGTERM, lambda signum, _frame: process.send_signal(signum))
+    try:
+        return process.wait()
+    finally:
+        signal.signal(signal.SIGINT, previous_int)
+        signal.signal(signal.SIGTERM, previous_term)
+
+
+def _manage(*args: str) -> list[str]:
+    return [sys.executable, str(REPO_DIR / "manage.py"), *args]
+
+
+def command_migrate() -> int:
+    with services_running() as services:
+        return _foreground(_manage("migrate_schemas", "--noinput"), _environ(services, LOG_FORMAT="console"))
+
+
+def command_manage(args: list[str]) -> int:
+    with services_running() as services:
+        return _foreground(_manage(*args), _environ(services, LOG_FORMAT="console"))
+
+
+def command_test(args: list[str]) -> int:
+    """pytest in parallel against the given or embedded services, args passed through."""
+    chooses_workers = any(
+        arg in ("-n", "--numprocesses", "no:xdist") or arg.startswith(("-n", "--numprocesses="))
+        for arg in args
+    )
+    workers = [] if chooses_workers else ["-n", "auto"]
+    with services_running() as services:
+        return _foreground([sys.executable, "-m", "pytest", *workers, *args], _environ(services))
+
+
+def command_bench(names: list[str]) -> int:
+    """Every bench script (or the ones named), one after another, against the services."""
+    # Helpers (settings, URL confs) live beside the scripts; a script is what runs as __main__.
+    scripts = [Path(name) for name in names] or [
+        path for path in sorted((REPO_DIR / "bench").glob("*.py")) if "__main__" in path.read_text()
+    ]
+    if not scripts:
+        print("dev: no benchmarks in bench/ yet.", flush=True)
+        return 0
+    failed: list[str] = []
+    with services_running() as services:
+        env = _environ(services, LOG_FORMAT="console", LOG_LEVEL="WARNING")
+        for script in scripts:
+            print(f"== {script}", flush=True)
+            if _foreground([sys.executable, str(script)], env) != 0:
+                failed.append(str(script))
+    if failed:
+        print(f"dev: failed: {', '.join(failed)}", file=sys.stderr, flush=True)
+    return 1 if failed else 0
+
+
+def _reload_dirs() -> list[str]:
+    """The project's Python packages (not .venv, var/ or tests): what uvicorn should watch."""
+    return sorted(
+        str(path)
+        for path in REPO_DIR.iterdir()
+        if (path / "__init__.py").exists() and path.name not in {"tests", "bench"}
+    )
+
+
+def _processes(port: int, reload: bool) -> list[Child]:
+    # The same commands as the Procfile's web, worker and beat, sized for a laptop.
+    web = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "config.asgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--lifespan",
+        "off",
+    ]
+    if reload:
+        web += ["--reload", *(arg for path in _reload_dirs() for arg in ("--reload-dir", path))]
+    celery = [sys.executable, "-m", "celery", "-A", "config"]
+    return [
+        Child("web", web),
+        Child(
+            "worker",
+            [
+                *celery,
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                os.environ.get("WORKER_CONCURRENCY", "2"),
+            ],
+        ),
+        Child(
+            "beat",
+            [*celery, "beat", "--loglevel", "INFO", "--schedule", str(var_dir() / "celerybeat-schedule")],
+        ),
+    ]
+
+
+def _announce_when_ready(port: int, started_at: float, stopping: threading.Event) -> None:
+    base = os.environ.get("SAAS_BASE_DOMAIN", "localhost")
+    password = os.environ.get("SAAS_DEV_PASSWORD", DEMO_PASSWORD)
+    deadline = time.monotonic() + 180
+    while not stopping.is_set() and time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):  # noqa: S310
+                break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        return
+    print(
+        f"\n  Ready in {time.monotonic() - started_at:.1f}s.\n"
+        f"  Public site  http://{base}:{port}/\n"
+        f"  Demo tenant  http://{DEMO_SLUG}.{base}:{port}/   ({DEMO_OWNER_EMAIL} / {password})\n"
+        f"  Admin        http://{base}:{port}/admin/   ({DEMO_ADMIN_EMAIL} / {password})\n"
+        "  These credentials are for development only. Ctrl-C stops everything.\n",
+        flush=True,
+    )
+
+
+def command_run(*, port: int, reload: bool) -> int:
+    """Services, migrations, demo data, then web + worker + beat until Ctrl-C."""
+    started_at = time.monotonic()
+    if not port_is_free(port):
+        raise ServiceError(
+            f"Port {port} on 127.0.0.1 is already in use: stop whatever holds it, "
+            "or choose another with `python -m saas.dev run --port N`."
+        )
+    with services_running() as services:
+        env = _environ(services, LOG_FORMAT="console", SAAS_PUBLIC_PORT=str(port), PYTHONUNBUFFERED="1")
+        for step in (("migrate_schemas", "--noinput"), ("seed_demo",)):
+            status = _foreground(_manage(*step), env)
+            if status != 0:
+                print(
+                    f"dev: `manage.py {' '.join(step)}` failed with status {status}; not starting.",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                return status
+        stopping = threading.Event()
+        announcer = threading.Thread(
+            target=_announce_when_ready, args=(port, started_at, stopping), daemon=True
+        )
+        supervisor = Supervisor(_processes(port, reload), env=env, cwd=str(Path(REPO_DIR)))
+        try:
+            status = supervisor.run(on_started=announcer.start)
+        finally:
+            stopping.set()
+        if status != 0:
+            print(
+                "dev: a process died (its output is above); everything was stopped.",
+                file=sys.stderr,
+                flush=True,
+            )
+        return status
