@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 import structlog
+from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponse
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -94,11 +95,22 @@ def bind_request_context(**values: Any) -> None:
 logger = structlog.get_logger("saas.request")
 
 
+def _clear_request_context(**_: Any) -> None:
+    structlog.contextvars.clear_contextvars()
+
+
 class RequestContextMiddleware:
     """Give each request an id (the caller's X-Request-ID if sane) and log its outcome."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+        # Unbound once the response is closed, not when this middleware returns: Django logs
+        # "Not Found" / "Internal Server Error" after the middleware chain, and those lines
+        # belong to the request. Without it, later lines on the same thread (outside any
+        # request) would carry the last request's id and tenant.
+        request_finished.connect(
+            _clear_request_context, dispatch_uid="saas.clear_request_context", weak=False
+        )
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get(REQUEST_ID_HEADER, "")

@@ -53,6 +53,49 @@ def _template_version(cursor, template: str) -> tuple[int, int]:
     return int(count), int(last_id)
 
 
+# What the script below cannot rebuild. Django's schema editor never creates these; a RunSQL
+# migration can, and a copy without them (or a serial column still drawing on the template's
+# sequence) would differ from a migrated schema without anyone noticing.
+_UNSUPPORTED_SQL = """
+SELECT CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
+                      WHEN 'f' THEN 'foreign table' WHEN 'c' THEN 'composite type'
+                      WHEN 'p' THEN 'partitioned table'
+                      ELSE 'sequence not owned by an identity column' END || ' ' || c.relname
+  FROM pg_class c
+ WHERE c.relnamespace = %(schema)s::regnamespace
+   AND (c.relkind IN ('v', 'm', 'f', 'c', 'p') OR c.relispartition
+        OR (c.relkind = 'S' AND NOT EXISTS (
+                SELECT 1 FROM pg_depend d
+                 WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'i')))
+UNION ALL
+SELECT 'function ' || p.proname FROM pg_proc p WHERE p.pronamespace = %(schema)s::regnamespace
+UNION ALL
+SELECT 'type ' || t.typname FROM pg_type t
+ WHERE t.typnamespace = %(schema)s::regnamespace AND t.typtype IN ('e', 'd', 'r', 'm')
+UNION ALL
+SELECT 'trigger ' || g.tgname FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid
+ WHERE c.relnamespace = %(schema)s::regnamespace AND NOT g.tgisinternal
+UNION ALL
+SELECT 'rule ' || r.rulename FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class
+ WHERE c.relnamespace = %(schema)s::regnamespace AND c.relkind <> 'v'
+UNION ALL
+SELECT 'row security policy ' || p.polname FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid
+ WHERE c.relnamespace = %(schema)s::regnamespace
+ORDER BY 1
+"""
+
+
+def _refuse_unsupported(cursor, template: str) -> None:
+    cursor.execute(_UNSUPPORTED_SQL, {"schema": template})
+    found = [name for (name,) in cursor.fetchall()]
+    if found:
+        raise RuntimeError(
+            f"The tenant template schema “{template}” holds objects a template copy cannot "
+            f"reproduce: {', '.join(found)}. Teach tenants.schema_template to copy them, or "
+            "create tenant schemas by running migrations."
+        )
+
+
 def _build_script(cursor, template: str, version: tuple[int, int]) -> TemplateScript:
     """Read the template's catalog and describe it as DDL with unqualified names.
 
@@ -60,12 +103,14 @@ def _build_script(cursor, template: str, version: tuple[int, int]) -> TemplateSc
     references to template objects unqualified and references to other schemas (public)
     qualified; the script then runs with `search_path` set to the new schema.
     """
+    _refuse_unsupported(cursor, template)
     t = quote(template)
     cursor.execute(
         """
         SELECT c.relname,
                EXISTS (SELECT 1 FROM pg_attribute a
-                        WHERE a.attrelid = c.oid AND a.attidentity <> '' AND NOT a.attisdropped)
+                        WHERE a.attrelid = c.oid AND a.attidentity <> '' AND NOT a.attisdropped),
+               quote_literal(obj_description(c.oid, 'pg_class'))
           FROM pg_class c
          WHERE c.relnamespace = %s::regnamespace AND c.relkind IN ('r', 'p')
          ORDER BY c.relname
@@ -74,15 +119,19 @@ def _build_script(cursor, template: str, version: tuple[int, int]) -> TemplateSc
     )
     tables = cursor.fetchall()
     statements: list[str] = []
-    for table, _ in tables:
+    for table, _, comment in tables:
         statements.append(
             f"CREATE TABLE {quote(table)} (LIKE {t}.{quote(table)} INCLUDING DEFAULTS "
             "INCLUDING IDENTITY INCLUDING GENERATED INCLUDING STORAGE INCLUDING COMMENTS "
             "INCLUDING COMPRESSION INCLUDING CONSTRAINTS)"
         )
+        # INCLUDING COMMENTS covers columns, constraints and indexes, not the table itself
+        # (Meta.db_table_comment).
+        if comment is not None:
+            statements.append(f"COMMENT ON TABLE {quote(table)} IS {comment}")
 
     # Rows the migrations wrote (django_migrations itself, data migrations).
-    for table, has_identity in tables:
+    for table, has_identity, _ in tables:
         cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {t}.{quote(table)})")
         if not cursor.fetchone()[0]:
             continue

@@ -26,9 +26,15 @@ def tenant_provision(
     failure anywhere leaves no tenant, schema or domain behind.
     """
     slug = (slug or "").strip().lower()
-    validate_slug(slug)
+    try:
+        # Before full_clean(): a bad slug would also surface as a confusing schema_name error.
+        validate_slug(slug)
+    except ValidationError as error:
+        raise ValidationError({"slug": error.messages}) from error
     tenant = Tenant(name=(name or "").strip(), slug=slug, schema_name=schema_name_for(slug))
-    tenant.full_clean()
+    # schema_name follows from the slug, so its own unique check would only repeat the slug's
+    # ("Tenant with this Schema name already exists") in words a customer should not see.
+    tenant.full_clean(exclude=["schema_name"])
     try:
         with transaction.atomic():
             tenant.save()
@@ -50,7 +56,10 @@ def domain_create(*, tenant: Tenant, domain: str, is_primary: bool = False) -> D
     host = (domain or "").strip().lower().rstrip(".")
     if host == settings.SAAS_BASE_DOMAIN:
         raise ValidationError({"domain": "The base domain is the public site, not a tenant."})
-    validate_hostname(host)
+    try:
+        validate_hostname(host)
+    except ValidationError as error:
+        raise ValidationError({"domain": error.messages}) from error
     if Domain.objects.filter(domain__iexact=host).exists():
         raise ValidationError({"domain": f"The domain {host} is already in use."})
     record = Domain(tenant=tenant, domain=host, is_primary=is_primary)

@@ -3,7 +3,7 @@
 from django_tenants.management.commands.migrate_schemas import MigrateSchemasCommand
 from django_tenants.migration_executors import get_executor
 
-from tenants.schema_template import template_ensure, template_schema
+from tenants.schema_template import template_ensure, template_schema, template_script
 
 
 class Command(MigrateSchemasCommand):
@@ -15,3 +15,6 @@ class Command(MigrateSchemasCommand):
         template_ensure()
         executor = get_executor(codename=self.executor)(self.args, self.options)
         executor.run_migrations(tenants=[template_schema()])
+        # Build the copy script now, so a template it cannot reproduce fails the deploy
+        # rather than the next sign-up.
+        template_script()
