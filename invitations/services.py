@@ -199,7 +199,7 @@ def invitation_accept(
     try:
         with transaction.atomic():
             membership = membership_create(user=user, tenant=tenant, role=invitation.role)
-    except IntegrityError as error:
+    except (IntegrityError, ValidationError) as error:  # refused by the database or a racing join
         raise InvitationError("We could not add you to the organization; nothing was changed. "
                               "Please try again.", code="membership") from error
     now = timezone.now()
