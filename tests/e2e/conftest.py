@@ -290,6 +290,9 @@ def e2e_env(
         "SAAS_BASE_DOMAIN": settings.SAAS_BASE_DOMAIN,
         "SAAS_PUBLIC_PORT": str(web_port),
         "E2E_WEB_PORT": str(web_port),
+        # Under ASGI a persistent connection per request thread piles up until PostgreSQL
+        # (shared by parallel test runs) refuses clients; tests favour fewer connections.
+        "CONN_MAX_AGE": "0",
         "LOG_LEVEL": "INFO",
         "LOG_FORMAT": "console",
         "PYTHONUNBUFFERED": "1",
