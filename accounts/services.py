@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import structlog
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -155,6 +156,10 @@ def user_sign_up(
 
     user.set_password(password)
     user.save()
+    # allauth's record of the address: the welcome email carries its confirmation link.
+    address = EmailAddress(user=user, email=email, primary=True, verified=False)
+    address.full_clean(validate_unique=False)
+    address.save()
     if subdomain is not None:
         tenant = _provision(organization_name=organization_name, slug=subdomain, owner=user)
     else:

@@ -7,13 +7,15 @@ done) and lets network errors propagate so Celery retries with backoff.
 from typing import Any
 
 import requests
+from allauth.account.models import EmailAddress, EmailConfirmationHMAC
 from celery import shared_task
 from django.conf import settings
+from django.urls import reverse
 
 from accounts.models import User
 from saas.deliveries import DeliveryTask, delivery_run
 from saas.email import email_send
-from saas.hosts import tenant_url
+from saas.hosts import public_url, tenant_url
 from tenants.models import Tenant
 
 
@@ -29,6 +31,15 @@ def _organization(tenant_id: int) -> tuple[Tenant, str]:
     return tenant, tenant_url(primary.domain, "/")
 
 
+def _confirmation_url(user: User) -> str | None:
+    """allauth's link confirming the user's address (on the public host), if unconfirmed."""
+    address = EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=False).first()
+    if address is None:
+        return None
+    key = EmailConfirmationHMAC(address).key
+    return public_url(reverse("account_confirm_email", args=[key], urlconf=settings.PUBLIC_SCHEMA_URLCONF))
+
+
 @shared_task(base=DeliveryTask, bind=True, name="accounts.send_welcome_email")
 def send_welcome_email(self: DeliveryTask, *, delivery_id: int, user_id: int, tenant_id: int) -> None:
     """Email the new owner a welcome with their organization's address."""
@@ -38,7 +49,8 @@ def send_welcome_email(self: DeliveryTask, *, delivery_id: int, user_id: int, te
         user = User.objects.get(pk=user_id)
         tenant, url = _organization(tenant_id)
         email_send(to=user.email, template="accounts/email/welcome",
-                   context={"user": user, "organization": tenant, "organization_url": url},
+                   context={"user": user, "organization": tenant, "organization_url": url,
+                            "confirm_url": _confirmation_url(user)},
                    idempotency_key=delivery.key)
 
 

@@ -1,4 +1,5 @@
 import itertools
+import random
 import uuid
 
 import pytest
@@ -8,7 +9,8 @@ from django.test import Client
 
 from tests.conftest import host_of
 
-_addresses = itertools.count(1)
+# Random start: rate-limit counters live in Redis and outlast a test run.
+_addresses = itertools.count(random.randrange(1, 2**24 - 100_000))
 STRONG_PASSWORD = "plum-orbit-lantern-97"
 
 

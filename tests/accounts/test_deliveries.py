@@ -1,9 +1,11 @@
 """user.signed_up -> independent deliveries; the tasks' effects, idempotence and dead state."""
 
 import json
+import re
 
 import pytest
 import redis
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core import mail
 from django.test import override_settings
@@ -12,7 +14,7 @@ from accounts import tasks
 from accounts.services import user_sign_up
 from saas.deliveries import delivery_enqueue
 from saas.models import OutboxEvent, TaskDelivery
-from tests.accounts.conftest import STRONG_PASSWORD
+from tests.accounts.conftest import STRONG_PASSWORD, client_for
 from tests.e2e.conftest import free_port
 
 pytestmark = pytest.mark.django_db
@@ -80,6 +82,15 @@ def test_welcome_email_is_sent_once_with_the_organization_url(unique, broker_que
     assert mime == "text/html" and url in html
     delivery.refresh_from_db()
     assert delivery.state == TaskDelivery.State.SUCCEEDED
+
+    # The email also confirms the address, through allauth's page on the public host.
+    link = re.search(r"http://localhost:\d+(/confirm-email/[^/\s]+/)", message.body)
+    assert link and link.group(0) in html
+    browser = client_for(settings.SAAS_BASE_DOMAIN)
+    page = browser.get(link.group(1))
+    assert page.status_code == 200 and "saas/app.css" in page.content.decode()
+    assert browser.post(link.group(1)).status_code == 302
+    assert EmailAddress.objects.get(user=result.user).verified
 
 
 @override_settings(SLACK_WEBHOOK_URL=f"http://127.0.0.1:{free_port()}/closed")
