@@ -267,8 +267,15 @@ def invitation_remind(*, invitation: Invitation) -> Invitation:
         raise InvitationError("A reminder was already sent for this invitation.", code="reminded")
     invitation.reminder_sent_at = timezone.now()
     invitation.save(update_fields=["reminder_sent_at"])
+    _audit(invitation, "invitation.reminded", None)
     _event(invitation, "invitation.reminder_due")
     return invitation
+
+
+def invitation_mark_sent(*, invitation: Invitation) -> None:
+    """Record when an invitation email went out (bookkeeping shown on the members page)."""
+    Invitation.objects.filter(id=invitation.pk).update(sent_at=timezone.now())
+    invitation_cache_clear_on_commit(tenant=invitation.tenant)
 
 
 REMIND_BEFORE = timedelta(days=1)

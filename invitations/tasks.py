@@ -2,7 +2,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from invitations.models import Invitation
-from invitations.services import invitation_link, invitations_expire_and_remind
+from invitations.services import invitation_link, invitation_mark_sent, invitations_expire_and_remind
 from saas.deliveries import DeliveryTask, delivery_run
 from saas.email import email_send
 
@@ -34,7 +34,7 @@ def send_invitation_email(self, *, delivery_id: int, invitation_id: int, kind: s
             },
             idempotency_key=delivery.key,
         )
-        Invitation.objects.filter(id=invitation_id).update(sent_at=timezone.now())
+        invitation_mark_sent(invitation=invitation)
 
 
 @shared_task(name="invitations.expire_and_remind", ignore_result=True)

@@ -16,7 +16,7 @@ from accounts.services import membership_create
 from invitations.models import Invitation
 from tenants.models import Tenant
 from tenants.services import tenant_provision
-from tests.e2e.conftest import BrowserClient
+from tests.e2e.conftest import BrowserClient, wait_until
 
 pytestmark = pytest.mark.e2e
 OWNER_PASSWORD = "owner-passphrase-long-and-odd-73"
@@ -114,6 +114,13 @@ def test_invitation_in_a_real_browser(e2e_env, asgi_server, celery_worker, smtp_
             [message] = smtp_server.wait_for(1, timeout=30)
             body = message.get_body(preferencelist=("plain",)).get_content()
             link = re.search(r"http://\S+/invitations/[A-Za-z0-9_-]{43}/", body).group(0)
+            # The worker recorded the send and cleared the cached list the web process reads.
+            # (The SMTP server can see the message a moment before the worker commits.)
+            def shows_sent() -> bool:
+                admin_page.reload()
+                return "sent 0\xa0minutes ago" in admin_page.locator("#pending").inner_text()
+
+            wait_until(shows_sent, timeout=10, interval=0.2, message="'sent' on the members page")
 
             newcomer = browser.new_context().new_page()  # another person: no shared cookies
             newcomer.set_default_timeout(20_000)
