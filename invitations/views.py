@@ -131,7 +131,6 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
                 return redirect(request.path)
             if action == "accept" and user.is_authenticated:
                 invitation_accept(invitation=found, user=user)  # type: ignore[arg-type]
-                messages.success(request, f"Welcome to {found.tenant.name}!")
                 return _tenant_home(request, found)
             if action == "signup" and not user.is_authenticated and signup_form.is_valid():
                 try:
