@@ -154,3 +154,26 @@ def test_a_held_lock_gives_a_clear_try_again_and_changes_nothing(committed_invit
     # Once the lock is free the same call goes through.
     invitation_accept(invitation=invitation, password=PASSWORD)
     assert Membership.objects.filter(tenant=org, user__email=EMAIL).exists()
+
+
+def test_accept_racing_the_expiry_sweep_never_joins_after_the_deadline(committed_invitation):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from invitations.services import invitations_expire_and_remind
+
+    org, _, invitation = committed_invitation
+    Invitation.objects.filter(pk=invitation.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    def work(index: int) -> None:
+        if index == 0:
+            invitation_accept(invitation=Invitation.objects.get(pk=invitation.pk), password=PASSWORD)
+        else:
+            assert invitations_expire_and_remind()["expired"] == 1
+
+    results = _run_in_threads(2, work)
+    assert sorted(results) == ["This invitation has expired. Ask for a new one.", "ok"], results
+    assert Invitation.objects.get(pk=invitation.pk).state == Invitation.State.EXPIRED
+    assert not User.objects.filter(email=EMAIL).exists()
+    assert not Membership.objects.filter(tenant=org, user__email=EMAIL).exists()
