@@ -6,4 +6,10 @@ class BillingConfig(AppConfig):
     verbose_name = "Billing"
 
     def ready(self) -> None:
+        import stripe
+        from django.conf import settings
+
         from billing import receivers  # noqa: F401
+
+        # dj-stripe's own calls use stripe-python's global base; point it where ours go.
+        stripe.api_base = settings.STRIPE_API_BASE

@@ -117,13 +117,45 @@ class FakeStripe:
                 "object": "price",
                 "unit_amount": amount,
                 "currency": "usd",
-                "recurring": {"interval": "month"},
+                "recurring": {"interval": "month", "interval_count": 1, "usage_type": "licensed"},
                 "active": True,
+                "type": "recurring",
+                "billing_scheme": "per_unit",
+                "product": f"prod_{price_id}",
+                "created": int(time.time()),
+                "livemode": False,
+                "metadata": {},
             }
             for price_id, amount in (prices or {"price_pro": 2900, "price_business": 9900}).items()
         }
+        self.products = {
+            price["product"]: {
+                "id": price["product"],
+                "object": "product",
+                "name": price_id,
+                "active": True,
+                "created": int(time.time()),
+                "livemode": False,
+                "metadata": {},
+                "type": "service",
+            }
+            for price_id, price in self.prices.items()
+        }
         self.server: ThreadingHTTPServer | None = None
         self.down = False
+        self.account = {
+            "id": "acct_fake",
+            "object": "account",
+            "type": "standard",
+            "country": "US",
+            "default_currency": "usd",
+            "email": "billing@example.com",
+            "charges_enabled": True,
+            "payouts_enabled": True,
+            "details_submitted": True,
+            "settings": {},
+            "metadata": {},
+        }
 
     # --- serving -------------------------------------------------------------------------
     @property
@@ -292,6 +324,8 @@ class FakeStripe:
             ("POST", r"/v1/customers", lambda: self.customer_create(params)),
             ("GET", r"/v1/customers/(?P<id>[^/]+)", lambda id: self.customers[id]),
             ("GET", r"/v1/prices/(?P<id>[^/]+)", lambda id: self.prices[id]),
+            ("GET", r"/v1/account", lambda: self.account),
+            ("GET", r"/v1/products/(?P<id>[^/]+)", lambda id: self.products[id]),
             ("POST", r"/v1/checkout/sessions", lambda: self._checkout_create(params)),
             ("GET", r"/v1/checkout/sessions/(?P<id>[^/]+)", lambda id: self.checkout_sessions[id]),
             ("POST", r"/v1/billing_portal/sessions", lambda: self._portal_create(params)),

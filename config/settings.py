@@ -130,6 +130,14 @@ DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.
 DATABASES["default"]["ENGINE"] = "tenants.postgresql_backend"
 # Persistent connections: a new connection per request costs ~10x the throughput here.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# Under ASGI each request's sync code may run in a fresh thread, and a persistent connection
+# per thread piles up until PostgreSQL refuses clients; DB_POOL_MAX_SIZE > 0 uses Django's
+# psycopg pool instead (connections are returned at the end of each request).
+if env.int("DB_POOL_MAX_SIZE", default=0) > 0:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1, "max_size": env.int("DB_POOL_MAX_SIZE"), "timeout": 10,
+    }
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=False)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -1,0 +1,387 @@
+#!/usr/bin/env python
+"""Stripe webhooks: acknowledgement rate and latency at our endpoint, time to applied state,
+and dj-stripe's own synchronous webhook view in the same run.
+
+Real processes on loopback: uvicorn serving config.asgi (our inbox), a second uvicorn serving
+dj-stripe's ProcessWebhookView (bench/djstripe_settings.py), a Celery worker, the Stripe
+stand-in (billing/stripe_fake.py), PostgreSQL and Redis. Its own throwaway database is copied
+from a migrated template (`bench_webhooks_template`, made on first use: ~3 minutes) and
+dropped at the end.
+
+    .venv/bin/python bench/webhooks.py [--events 400] [--concurrency 8] [--samples 20]
+
+Target: median acknowledgement under 20 ms. The last line is JSON:
+{"ack_ms": median, "ack_p95_ms": .., "applied_ms": median, "djstripe_ack_ms": median}
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import requests
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+VENV_BIN = Path(sys.executable).parent
+TEMPLATE_DB = "bench_webhooks_template"
+SECRET = "whsec_bench"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(predicate: Callable[[], object], timeout: float, what: str, interval: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def database_url(base: str, name: str) -> str:
+    parts = urlsplit(base)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def admin_execute(base_url: str, sql: str) -> None:
+    with psycopg.connect(
+        database_url(base_url, "postgres").replace("postgres://", "postgresql://"), autocommit=True
+    ) as conn:
+        conn.execute(sql)
+
+
+def database_exists(base_url: str, name: str) -> bool:
+    with psycopg.connect(
+        database_url(base_url, "postgres").replace("postgres://", "postgresql://"), autocommit=True
+    ) as conn:
+        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is not None
+
+
+@contextlib.contextmanager
+def throwaway_database(base_url: str, env: dict[str, str]) -> Iterator[str]:
+    if not database_exists(base_url, TEMPLATE_DB):
+        print(f"creating and migrating {TEMPLATE_DB} (first run only, a few minutes)...", flush=True)
+        admin_execute(base_url, f'CREATE DATABASE "{TEMPLATE_DB}"')
+    # Cheap when up to date; applies migrations added since the template was made.
+    subprocess.run(
+        [str(VENV_BIN / "python"), "manage.py", "migrate", "-v0"],
+        cwd=REPO,
+        check=True,
+        env={**env, "DATABASE_URL": database_url(base_url, TEMPLATE_DB)},
+    )
+    name = f"bench_webhooks_{os.getpid()}"
+    admin_execute(base_url, f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_DB}"')
+    try:
+        yield database_url(base_url, name)
+    finally:
+        with contextlib.suppress(Exception):
+            admin_execute(base_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class Process:
+    def __init__(self, name: str, command: list[str], env: dict[str, str]) -> None:
+        self.log = Path(tempfile.mkstemp(prefix=f"bench-{name}-", suffix=".log")[1])
+        with self.log.open("wb") as out:
+            self.proc = subprocess.Popen(
+                command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
+
+    def stop(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+def uvicorn(port: int, env: dict[str, str], name: str) -> Process:
+    process = Process(
+        name,
+        [
+            str(VENV_BIN / "uvicorn"),
+            "config.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--no-access-log",
+            "--lifespan",
+            "off",
+            "--log-level",
+            "warning",
+        ],
+        env,
+    )
+
+    def healthy() -> bool:
+        if process.proc.poll() is not None:
+            raise SystemExit(f"{name} exited: {process.log.read_text()[-2000:]}")
+        try:
+            return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok
+        except requests.ConnectionError:
+            return False
+
+    wait_until(healthy, 30, f"{name} /healthz", 0.1)
+    return process
+
+
+def post(session: requests.Session, url: str, host: str, payload: str) -> tuple[float, int]:
+    from billing.stripe_fake import webhook_signature_header
+
+    headers = {
+        "Host": host,
+        "Content-Type": "application/json",
+        "Stripe-Signature": webhook_signature_header(payload, SECRET),
+    }
+    started = time.perf_counter()
+    response = session.post(url, data=payload.encode(), headers=headers, timeout=30)
+    return (time.perf_counter() - started) * 1000, response.status_code
+
+
+def hammer(url: str, host: str, payloads: list[str], concurrency: int) -> tuple[list[float], float, int]:
+    """POST every payload with `concurrency` clients; (latencies ms, wall seconds, non-2xx)."""
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    queue = list(reversed(payloads))
+
+    def client() -> None:
+        nonlocal errors
+        session = requests.Session()
+        while True:
+            with lock:
+                if not queue:
+                    return
+                payload = queue.pop()
+            elapsed, status = post(session, url, host, payload)
+            with lock:
+                latencies.append(elapsed)
+                errors += status >= 300
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies, time.perf_counter() - started, errors
+
+
+def p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[-1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=400)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--samples", type=int, default=20, help="timed applications (sequential)")
+    args = parser.parse_args()
+
+    from billing.stripe_fake import FakeStripe, event_payload
+
+    fake = FakeStripe().start()
+    base_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/saas")
+    our_port, djstripe_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "SAAS_ENVIRONMENT": "development",
+        "DEBUG": "false",
+        "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14"),
+        "CELERY_QUEUE": f"bench-webhooks-{os.getpid()}",
+        "EMAIL_URL": "dummymail://",
+        "LOG_LEVEL": "WARNING",
+        "SAAS_PUBLIC_PORT": str(our_port),
+        "STRIPE_SECRET_KEY": "sk_test_" + "bench" * 6,  # dj-stripe checks the key's shape
+        "STRIPE_WEBHOOK_SECRET": SECRET,
+        "STRIPE_API_BASE": fake.url,
+        "STRIPE_PRICE_PRO": "price_pro",
+        "STRIPE_PRICE_BUSINESS": "price_business",
+        "PYTHONPATH": str(REPO),
+        "DB_POOL_MAX_SIZE": "8",
+    }
+    processes: list[Process] = []
+    with throwaway_database(base_url, env) as db_url:
+        env["DATABASE_URL"] = db_url
+        os.environ.update(env)
+        import django
+
+        django.setup()
+        from django.db import connection
+        from djstripe.models import WebhookEndpoint
+
+        from accounts.services import tenant_create_with_owner
+        from billing.models import WebhookEvent
+        from billing.services import customer_ensure
+        from tenants.models import Tenant
+
+        WebhookEvent.objects.all().delete()  # a copy of the template: start from an empty inbox
+        tenant = tenant_create_with_owner(
+            slug=f"bench{os.getpid()}", name="Bench", owner_email="owner@bench.test"
+        )
+        customer = customer_ensure(tenant=tenant)
+        subscription = fake.subscription_create(customer=customer, price="price_pro")
+        endpoint = WebhookEndpoint.objects.create(
+            id=f"we_bench_{os.getpid()}",
+            livemode=False,
+            api_version="",
+            enabled_events=["*"],
+            secret=SECRET,
+            status="enabled",
+            url=f"http://127.0.0.1:{djstripe_port}/",
+            metadata={},
+        )
+        connection.close()
+        try:
+            processes.append(uvicorn(our_port, env, "ours"))
+            processes.append(
+                uvicorn(
+                    djstripe_port, {**env, "DJANGO_SETTINGS_MODULE": "bench.djstripe_settings"}, "djstripe"
+                )
+            )
+            worker = Process(
+                "worker",
+                [
+                    str(VENV_BIN / "celery"),
+                    "-A",
+                    "config",
+                    "worker",
+                    "--pool",
+                    "prefork",
+                    "--concurrency",
+                    "2",
+                    "-Q",
+                    env["CELERY_QUEUE"],
+                    "--loglevel",
+                    "WARNING",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                ],
+                env,
+            )
+            processes.append(worker)
+            host = f"localhost:{our_port}"
+
+            def events(prefix: str, count: int) -> list[str]:
+                return [
+                    event_payload("customer.subscription.updated", subscription, event_id=f"evt_{prefix}_{i}")
+                    for i in range(count)
+                ]
+
+            hammer(
+                f"http://127.0.0.1:{our_port}/billing/webhook/", host, events("warm", 30), args.concurrency
+            )
+            ours, wall, errors = hammer(
+                f"http://127.0.0.1:{our_port}/billing/webhook/",
+                host,
+                events(uuid.uuid4().hex[:6], args.events),
+                args.concurrency,
+            )
+            try:
+                wait_until(
+                    lambda: not WebhookEvent.objects.exclude(state="processed").exists(),
+                    180,
+                    "the worker to apply every acknowledged event",
+                    0.2,
+                )
+            except SystemExit:
+                from django.db.models import Count
+
+                print(
+                    list(WebhookEvent.objects.values("state").annotate(n=Count("id"))),
+                    list(
+                        WebhookEvent.objects.exclude(last_error="").values_list("last_error", flat=True)[:3]
+                    ),
+                )
+                raise
+
+            applied: list[float] = []
+            plan = "pro"
+            for index in range(args.samples):
+                plan, price = ("business", "price_business") if plan == "pro" else ("pro", "price_pro")
+                fake.subscription_set(subscription["id"], price=price)
+                payload = event_payload(
+                    "customer.subscription.updated",
+                    fake.subscriptions[subscription["id"]],
+                    event_id=f"evt_applied_{index}",
+                )
+                started = time.perf_counter()
+                post(requests.Session(), f"http://127.0.0.1:{our_port}/billing/webhook/", host, payload)
+                wait_until(
+                    lambda plan=plan: Tenant.objects.filter(pk=tenant.pk, plan=plan).exists(),
+                    30,
+                    "the plan change",
+                    0.002,
+                )
+                applied.append((time.perf_counter() - started) * 1000)
+
+            djstripe_url = f"http://127.0.0.1:{djstripe_port}/stripe/webhook/{endpoint.djstripe_uuid}/"
+            hammer(djstripe_url, f"localhost:{djstripe_port}", events("djwarm", 30), args.concurrency)
+            theirs, their_wall, their_errors = hammer(
+                djstripe_url,
+                f"localhost:{djstripe_port}",
+                events("dj" + uuid.uuid4().hex[:6], args.events),
+                args.concurrency,
+            )
+        finally:
+            for process in reversed(processes):
+                process.stop()
+            fake.stop()
+            connection.close()
+
+    print(
+        f"events: {args.events} distinct signed events, {args.concurrency} concurrent clients, "
+        f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end"
+    )
+    for label, latencies, seconds, failures in (
+        ("ours      (inbox, async)", ours, wall, errors),
+        ("dj-stripe (synchronous) ", theirs, their_wall, their_errors),
+    ):
+        print(
+            f"{label}: {args.events / seconds:7.1f} acks/s  median {statistics.median(latencies):6.2f} ms"
+            f"  p95 {p95(latencies):6.2f} ms  non-2xx {failures}"
+        )
+    print(
+        f"time to applied state (POST -> tenant plan changed, worker, Stripe read): median "
+        f"{statistics.median(applied):.1f} ms  p95 {p95(applied):.1f} ms over {len(applied)} changes"
+    )
+    print(f"target: median ack < 20 ms -> {'met' if statistics.median(ours) < 20 else 'NOT met'}")
+    print(
+        json.dumps(
+            {
+                "ack_ms": round(statistics.median(ours), 2),
+                "ack_p95_ms": round(p95(ours), 2),
+                "applied_ms": round(statistics.median(applied), 2),
+                "djstripe_ack_ms": round(statistics.median(theirs), 2),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
