@@ -43,3 +43,22 @@ def test_prices_map_to_plans_through_settings():
     assert plan_for_price("price_biz_x").code == "business"
     assert plan_for_price("price_unknown") is None
     assert plan_for_price("") is None
+
+
+def test_an_invitation_beyond_the_plans_seats_is_refused_naming_the_plan(tenant, member_of):
+    from invitations.errors import InvitationError
+    from invitations.models import Invitation
+    from invitations.services import invitation_create
+
+    owner = member_of(tenant, role="owner")
+    member_of(tenant)
+    invitation_create(tenant=tenant, inviter=owner, email="third@example.com", role="member")
+    assert seats_used(tenant=tenant) == 3  # two members and a pending invitation
+    with pytest.raises(InvitationError) as refused:
+        invitation_create(tenant=tenant, inviter=owner, email="fourth@example.com", role="member")
+    assert "The Free plan includes 3 seats; upgrade to invite more." in str(refused.value)
+    assert not Invitation.objects.filter(email="fourth@example.com").exists()
+
+    tenant.plan = "pro"
+    tenant.save(update_fields=["plan"])
+    invitation_create(tenant=tenant, inviter=owner, email="fourth@example.com", role="member")
