@@ -22,6 +22,7 @@ from billing.selectors import invoices_recent, seats_used, tenant_plan, tenant_s
 from billing.services import checkout_session_create, portal_session_create, webhook_event_receive
 from billing.stripe_api import STRIPE_TRANSIENT_ERRORS, billing_enabled
 from saas.hosts import public_url
+from tenants.models import Tenant
 
 logger = structlog.get_logger(__name__)
 
@@ -67,7 +68,8 @@ def billing_page(request: HttpRequest) -> HttpResponse:
     membership, refusal = _admin_membership(request)
     if refusal:
         return refusal
-    tenant = request.tenant  # type: ignore[attr-defined]
+    # Read afresh: the host -> tenant cache may hold a copy from before a webhook changed the plan.
+    tenant = Tenant.objects.get(pk=request.tenant.pk)  # type: ignore[attr-defined]
     invoices, invoices_error = [], ""
     if billing_enabled() and tenant.stripe_customer_id:
         try:
@@ -79,6 +81,7 @@ def billing_page(request: HttpRequest) -> HttpResponse:
         "billing/billing.html",
         {
             "membership": membership,
+            "tenant": tenant,
             "plan": tenant_plan(tenant=tenant),
             "seats_used": seats_used(tenant=tenant),
             "seat_limit": tenant_seat_limit(tenant=tenant),

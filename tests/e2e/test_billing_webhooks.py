@@ -136,3 +136,50 @@ def test_stripe_down_the_event_is_retried_until_it_comes_back(
     assert Tenant.objects.get(pk=tenant.pk).plan == "pro"
     smtp_server.wait_for(1, timeout=20)
     assert plan_audits(tenant) == 1
+
+
+def _signed_in(browser_client, user, host: str) -> None:
+    """Give the browser a session for `user` on `host` (what logging in leaves behind)."""
+    from django.conf import settings as django_settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.cached_db import SessionStore
+
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.save()
+    browser_client.cookies.setdefault(host, {})[django_settings.SESSION_COOKIE_NAME] = session.session_key
+
+
+def test_upgrade_through_checkout_on_the_stand_in(
+    paying_tenant, stripe_fake, asgi_server, celery_worker, smtp_server, browser_client
+):
+    tenant, owner, subscription = paying_tenant
+    stripe_fake.subscription_set(subscription["id"], status="canceled")  # start from no subscription
+    stripe_fake.webhook_url = f"http://{settings.SAAS_BASE_DOMAIN}:{asgi_server.port}/billing/webhook/"
+    stripe_fake.webhook_secret = WEBHOOK_SECRET
+    host = tenant.domains.get(is_primary=True).domain
+    _signed_in(browser_client, owner, host)
+    billing_url = f"http://{host}:{asgi_server.port}/billing/"
+
+    page = browser_client.get(billing_url)
+    assert page.status_code == 200 and "Upgrade to Pro" in page.text
+    to_checkout = browser_client.post(billing_url + "upgrade/", {"plan": "pro"}, follow=False)
+    assert to_checkout.status_code == 302
+    checkout_url = to_checkout.headers["Location"]
+    assert checkout_url.startswith(f"{stripe_fake.url}/checkout/")
+
+    paid = requests.post(checkout_url + "/submit", allow_redirects=False, timeout=15)  # "Subscribe"
+    assert paid.status_code == 303 and paid.headers["Location"].startswith(billing_url)
+
+    wait_until(lambda: Tenant.objects.get(pk=tenant.pk).plan == "pro", timeout=30, message="the upgrade")
+    wait_until(
+        lambda: WebhookEvent.objects.filter(state="processed").count() == 3,
+        timeout=30,
+        message="the session, subscription and invoice events to be applied",
+    )
+    assert [m["Subject"] for m in smtp_server.wait_for(1, timeout=20)] == ["Your Foundry plan is now Pro"]
+    page = browser_client.get(billing_url)
+    assert 'id="current-plan">Pro<' in page.text
+    assert page.text.count("FAKE-") == 2  # the first subscription's invoice and this one
