@@ -20,7 +20,8 @@ class SignUpForm(forms.Form):
     )
     # Honeypot: hidden from people by CSS, filled in by naive bots.
     website = forms.CharField(
-        required=False, label="Leave this empty",
+        required=False,
+        label="Leave this empty",
         widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
     )
 

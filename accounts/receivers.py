@@ -28,26 +28,36 @@ def _ids(event_id: str, payload: dict[str, Any]) -> dict[str, int] | None:
 
 
 @receiver(user_signed_up, dispatch_uid="accounts.welcome_email")
-def on_user_signed_up_send_welcome_email(*, event_id: str, payload: dict[str, Any], tenant_schema: str,
-                                         **_: Any) -> None:
+def on_user_signed_up_send_welcome_email(
+    *, event_id: str, payload: dict[str, Any], tenant_schema: str, **_: Any
+) -> None:
     ids = _ids(event_id, payload)
     if ids:
-        delivery_enqueue(tasks.send_welcome_email, key=f"{event_id}:welcome_email",
-                         tenant_schema=tenant_schema, **ids)
+        delivery_enqueue(
+            tasks.send_welcome_email, key=f"{event_id}:welcome_email", tenant_schema=tenant_schema, **ids
+        )
 
 
 @receiver(user_signed_up, dispatch_uid="accounts.analytics_ping")
-def on_user_signed_up_ping_analytics(*, event_id: str, payload: dict[str, Any], tenant_schema: str,
-                                     **_: Any) -> None:
+def on_user_signed_up_ping_analytics(
+    *, event_id: str, payload: dict[str, Any], tenant_schema: str, **_: Any
+) -> None:
     ids = _ids(event_id, payload)
     if ids and settings.ANALYTICS_URL:
-        delivery_enqueue(tasks.analytics_ping, key=f"{event_id}:analytics", tenant_schema=tenant_schema,
-                         event_id=event_id, event_name="user.signed_up", payload=ids)
+        delivery_enqueue(
+            tasks.analytics_ping,
+            key=f"{event_id}:analytics",
+            tenant_schema=tenant_schema,
+            event_id=event_id,
+            event_name="user.signed_up",
+            payload=ids,
+        )
 
 
 @receiver(user_signed_up, dispatch_uid="accounts.slack_notify")
-def on_user_signed_up_notify_slack(*, event_id: str, payload: dict[str, Any], tenant_schema: str,
-                                   **_: Any) -> None:
+def on_user_signed_up_notify_slack(
+    *, event_id: str, payload: dict[str, Any], tenant_schema: str, **_: Any
+) -> None:
     ids = _ids(event_id, payload)
     if ids and settings.SLACK_WEBHOOK_URL:
         delivery_enqueue(tasks.slack_notify, key=f"{event_id}:slack", tenant_schema=tenant_schema, **ids)

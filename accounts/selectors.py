@@ -45,6 +45,8 @@ def tenant_of_recent_sign_up(*, user: User, within_seconds: int = 120) -> Tenant
     """The organization `user` signed up with, if that sign-up happened moments ago."""
     if user.date_joined < timezone.now() - timedelta(seconds=within_seconds):
         return None
-    owned = [m.tenant for m in Membership.objects.filter(user=user, role=Membership.Role.OWNER)
-             .select_related("tenant")[:2]]
+    owned = [
+        m.tenant
+        for m in Membership.objects.filter(user=user, role=Membership.Role.OWNER).select_related("tenant")[:2]
+    ]
     return owned[0] if len(owned) == 1 else None

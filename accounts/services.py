@@ -57,8 +57,12 @@ def membership_create(*, user: User, tenant: Tenant, role: str) -> Membership:
 # --- Sign-up -------------------------------------------------------------------------------
 
 # Keys of tenant_provision's errors, as the fields of the sign-up they come from.
-_PROVISION_FIELD = {"slug": "subdomain", "domain": "subdomain", "schema_name": "subdomain",
-                    "name": "organization_name"}
+_PROVISION_FIELD = {
+    "slug": "subdomain",
+    "domain": "subdomain",
+    "schema_name": "subdomain",
+    "name": "organization_name",
+}
 _DERIVED_SLUG_ATTEMPTS = 4
 
 
@@ -165,8 +169,7 @@ def user_sign_up(
     else:
         tenant = _provision_derived(organization_name=organization_name, owner=user)
     membership = membership_create(user=user, tenant=tenant, role=Membership.Role.OWNER)
-    publish("user.signed_up", {"user_id": user.pk, "tenant_id": tenant.pk},
-            tenant_schema=tenant.schema_name)
+    publish("user.signed_up", {"user_id": user.pk, "tenant_id": tenant.pk}, tenant_schema=tenant.schema_name)
     return SignUp(user=user, tenant=tenant, membership=membership)
 
 

@@ -48,15 +48,23 @@ def send_welcome_email(self: DeliveryTask, *, delivery_id: int, user_id: int, te
             return
         user = User.objects.get(pk=user_id)
         tenant, url = _organization(tenant_id)
-        email_send(to=user.email, template="accounts/email/welcome",
-                   context={"user": user, "organization": tenant, "organization_url": url,
-                            "confirm_url": _confirmation_url(user)},
-                   idempotency_key=delivery.key)
+        email_send(
+            to=user.email,
+            template="accounts/email/welcome",
+            context={
+                "user": user,
+                "organization": tenant,
+                "organization_url": url,
+                "confirm_url": _confirmation_url(user),
+            },
+            idempotency_key=delivery.key,
+        )
 
 
 @shared_task(base=DeliveryTask, bind=True, name="accounts.analytics_ping")
-def analytics_ping(self: DeliveryTask, *, delivery_id: int, event_id: str, event_name: str,
-                   payload: dict[str, Any]) -> None:
+def analytics_ping(
+    self: DeliveryTask, *, delivery_id: int, event_id: str, event_name: str, payload: dict[str, Any]
+) -> None:
     """POST the event to the analytics endpoint (ANALYTICS_URL)."""
     with delivery_run(delivery_id) as delivery:
         if delivery is None or not settings.ANALYTICS_URL:
@@ -72,5 +80,6 @@ def slack_notify(self: DeliveryTask, *, delivery_id: int, user_id: int, tenant_i
             return
         user = User.objects.get(pk=user_id)
         tenant, url = _organization(tenant_id)
-        _post_json(settings.SLACK_WEBHOOK_URL,
-                   {"text": f"New sign-up: {user.email} created {tenant.name} ({url})"})
+        _post_json(
+            settings.SLACK_WEBHOOK_URL, {"text": f"New sign-up: {user.email} created {tenant.name} ({url})"}
+        )

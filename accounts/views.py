@@ -92,9 +92,12 @@ def signup(request: HttpRequest) -> HttpResponse:
             status = 429
         else:
             try:
-                result = user_sign_up(email=data["email"], password=data["password"],
-                                      organization_name=data["organization_name"],
-                                      subdomain=data["subdomain"] or None)
+                result = user_sign_up(
+                    email=data["email"],
+                    password=data["password"],
+                    organization_name=data["organization_name"],
+                    subdomain=data["subdomain"] or None,
+                )
             except ValidationError as error:
                 repeated = _repeated_sign_up(request, data["email"], data["password"])
                 if repeated is not None:
@@ -162,8 +165,9 @@ def login_handoff(request: HttpRequest, token: str) -> HttpResponse:
     try:
         user = login_handoff_redeem(token=token, tenant=request.tenant)  # type: ignore[attr-defined]
     except HandoffInvalid:
-        return render(request, "accounts/handoff_invalid.html", {"login_url": public_url("/login/")},
-                      status=400)
+        return render(
+            request, "accounts/handoff_invalid.html", {"login_url": public_url("/login/")}, status=400
+        )
     login(request, user, backend=BACKEND)
     return redirect("/")
 

@@ -14,11 +14,11 @@ _addresses = itertools.count(random.randrange(1, 2**24 - 100_000))
 STRONG_PASSWORD = "plum-orbit-lantern-97"
 
 
-def client_for(host: str, **extra: str) -> Client:
+def client_for(host: str) -> Client:
     """A test client for one host; sessions are per host, as in a browser."""
     # Each client has its own IP so allauth's per-IP sign-up limit does not leak across tests.
     n = next(_addresses)
-    return Client(HTTP_HOST=host, REMOTE_ADDR=f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}", **extra)
+    return Client(HTTP_HOST=host, REMOTE_ADDR=f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}")
 
 
 @pytest.fixture
@@ -55,7 +55,7 @@ def drop_new_tenant_schemas(transactional_db):
 
     before = schemas()
     yield
-    connection.set_schema_to_public()
+    connection.set_schema_to_public()  # type: ignore[attr-defined]
     with connection.cursor() as cursor:
         for name in sorted(schemas() - before):
             cursor.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')

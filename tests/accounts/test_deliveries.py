@@ -8,6 +8,7 @@ import redis
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core import mail
+from django.core.mail import EmailMultiAlternatives
 from django.test import override_settings
 
 from accounts import tasks
@@ -36,13 +37,15 @@ def broker_queue():
 
 
 def sign_up(word: str):
-    return user_sign_up(email=f"{word}@example.com", password=STRONG_PASSWORD,
-                        organization_name=f"Org {word}", subdomain=word)
+    return user_sign_up(
+        email=f"{word}@example.com", password=STRONG_PASSWORD, organization_name=f"Org {word}", subdomain=word
+    )
 
 
 @override_settings(ANALYTICS_URL="http://127.0.0.1:9/a", SLACK_WEBHOOK_URL="http://127.0.0.1:9/s")
-def test_after_commit_each_channel_gets_its_own_delivery(unique, broker_queue,
-                                                         django_capture_on_commit_callbacks):
+def test_after_commit_each_channel_gets_its_own_delivery(
+    unique, broker_queue, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         result = sign_up(unique("ev"))
     event = OutboxEvent.objects.get(payload__user_id=result.user.pk)
@@ -52,7 +55,10 @@ def test_after_commit_each_channel_gets_its_own_delivery(unique, broker_queue,
     assert {d.tenant_schema for d in deliveries.values()} == {result.tenant.schema_name}
     queued = broker_queue()
     assert sorted(h["task"] for h in queued) == [
-        "accounts.analytics_ping", "accounts.send_welcome_email", "accounts.slack_notify"]
+        "accounts.analytics_ping",
+        "accounts.send_welcome_email",
+        "accounts.slack_notify",
+    ]
     assert {h.get("_schema_name") for h in queued} == {result.tenant.schema_name}
 
 
@@ -66,9 +72,13 @@ def test_unset_integrations_are_skipped(unique, broker_queue, django_capture_on_
 def test_welcome_email_is_sent_once_with_the_organization_url(unique, broker_queue):
     word = unique("mail")
     result = sign_up(word)
-    delivery = delivery_enqueue(tasks.send_welcome_email, key=f"test-{word}:welcome_email",
-                                tenant_schema=result.tenant.schema_name,
-                                user_id=result.user.pk, tenant_id=result.tenant.pk)
+    delivery = delivery_enqueue(
+        tasks.send_welcome_email,
+        key=f"test-{word}:welcome_email",
+        tenant_schema=result.tenant.schema_name,
+        user_id=result.user.pk,
+        tenant_id=result.tenant.pk,
+    )
     kwargs = {"delivery_id": delivery.pk, **delivery.task_kwargs}
     tasks.send_welcome_email.apply(kwargs=kwargs).get()
     tasks.send_welcome_email.apply(kwargs=kwargs).get()  # a redelivered copy
@@ -78,13 +88,15 @@ def test_welcome_email_is_sent_once_with_the_organization_url(unique, broker_que
     assert message.to == [f"{word}@example.com"]
     assert f"Org {word}" in message.subject
     assert url in message.body
+    assert isinstance(message, EmailMultiAlternatives)
     html, mime = message.alternatives[0]
+    assert isinstance(html, str)
     assert mime == "text/html" and url in html
     delivery.refresh_from_db()
     assert delivery.state == TaskDelivery.State.SUCCEEDED
 
     # The email also confirms the address, through allauth's page on the public host.
-    link = re.search(r"http://localhost:\d+(/confirm-email/[^/\s]+/)", message.body)
+    link = re.search(r"http://localhost:\d+(/confirm-email/[^/\s]+/)", str(message.body))
     assert link and link.group(0) in html
     browser = client_for(settings.SAAS_BASE_DOMAIN)
     page = browser.get(link.group(1))
@@ -94,13 +106,14 @@ def test_welcome_email_is_sent_once_with_the_organization_url(unique, broker_que
 
 
 @override_settings(SLACK_WEBHOOK_URL=f"http://127.0.0.1:{free_port()}/closed")
-def test_failing_channel_ends_dead_and_staff_can_retry_it_from_the_admin(
-    unique, broker_queue, admin_client
-):
+def test_failing_channel_ends_dead_and_staff_can_retry_it_from_the_admin(unique, broker_queue, admin_client):
     result = sign_up(unique("dead"))
     delivery = TaskDelivery.objects.create(
-        key="test-dead:slack", task_name=tasks.slack_notify.name, tenant_schema=result.tenant.schema_name,
-        task_kwargs={"user_id": result.user.pk, "tenant_id": result.tenant.pk})
+        key="test-dead:slack",
+        task_name=tasks.slack_notify.name,
+        tenant_schema=result.tenant.schema_name,
+        task_kwargs={"user_id": result.user.pk, "tenant_id": result.tenant.pk},
+    )
     outcome = tasks.slack_notify.apply(kwargs={"delivery_id": delivery.pk, **delivery.task_kwargs})
     assert outcome.failed()
     delivery.refresh_from_db()
@@ -111,8 +124,9 @@ def test_failing_channel_ends_dead_and_staff_can_retry_it_from_the_admin(
     admin_client.defaults["HTTP_HOST"] = settings.SAAS_BASE_DOMAIN
     listing = admin_client.get("/admin/saas/taskdelivery/?state=dead")
     assert listing.status_code == 200 and "test-dead:slack" in listing.content.decode()
-    response = admin_client.post("/admin/saas/taskdelivery/",
-                                 {"action": "retry", "_selected_action": [delivery.pk]}, follow=True)
+    response = admin_client.post(
+        "/admin/saas/taskdelivery/", {"action": "retry", "_selected_action": [delivery.pk]}, follow=True
+    )
     assert "1 delivery(ies) sent again." in response.content.decode()
     delivery.refresh_from_db()
     assert delivery.state == TaskDelivery.State.PENDING and delivery.last_error == ""

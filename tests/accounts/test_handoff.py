@@ -50,8 +50,11 @@ def test_expired_token_is_refused(tenant, owner_of):
 def test_token_expires_after_the_configured_time(tenant, owner_of):
     login_handoff_create(user=owner_of, tenant=tenant)
     lifetime = LoginHandoff.objects.get().expires_at - timezone.now()
-    assert timedelta(seconds=settings.LOGIN_HANDOFF_SECONDS - 5) < lifetime <= timedelta(
-        seconds=settings.LOGIN_HANDOFF_SECONDS)
+    assert (
+        timedelta(seconds=settings.LOGIN_HANDOFF_SECONDS - 5)
+        < lifetime
+        <= timedelta(seconds=settings.LOGIN_HANDOFF_SECONDS)
+    )
 
 
 @pytest.mark.parametrize("token", ["garbled", "x" * 43, "%2e%2e"])
@@ -94,7 +97,8 @@ def test_wrong_password_stays_on_the_login_page(tenant, member_of, unique):
     # A fresh address: allauth counts failed logins per address in Redis, across test runs.
     person = member_of(tenant, user=UserFactory(email=f"{unique('wrong')}@example.com"))
     response = client_for(settings.SAAS_BASE_DOMAIN).post(
-        "/login/", {"login": person.email, "password": "wrong-password"})
+        "/login/", {"login": person.email, "password": "wrong-password"}
+    )
     assert response.status_code == 200
     assert "The email address and/or password you specified are not correct." in response.content.decode()
 
@@ -116,8 +120,9 @@ def test_login_with_next_on_a_tenant_host_goes_to_that_tenant(make_tenant, membe
     member_of(second, user=user)
     browser = client_for(settings.SAAS_BASE_DOMAIN)
     next_url = f"http://{host_of(second)}:{settings.SAAS_PUBLIC_PORT}/"
-    response = browser.post(f"/login/?next={next_url}", {"login": user.email, "password": DEFAULT_PASSWORD,
-                                                         "next": next_url})
+    response = browser.post(
+        f"/login/?next={next_url}", {"login": user.email, "password": DEFAULT_PASSWORD, "next": next_url}
+    )
     assert response.status_code == 302
     onward = browser.get(response["Location"])
     assert urlsplit(onward["Location"]).hostname == host_of(second)

@@ -30,8 +30,11 @@ def test_get_post_and_land_logged_in_on_the_tenant_dashboard(public_browser, uni
     response = public_browser.post("/signup/", signup_data(word, subdomain=word))
     assert response.status_code == 302
     target = urlsplit(response["Location"])
-    assert (target.scheme, target.hostname, target.port) == ("http", f"{word}.localhost",
-                                                             int(settings.SAAS_PUBLIC_PORT))
+    assert (target.scheme, target.hostname, target.port) == (
+        "http",
+        f"{word}.localhost",
+        int(settings.SAAS_PUBLIC_PORT),
+    )
     assert target.path.startswith("/auth/handoff/")
 
     tenant_browser = client_for(f"{word}.localhost")
@@ -47,17 +50,27 @@ def test_get_post_and_land_logged_in_on_the_tenant_dashboard(public_browser, uni
     assert again.status_code == 302 and again["Location"] == "/orgs/"
 
 
-@pytest.mark.parametrize(("overrides", "field", "message"), [
-    ({"email": ""}, "email", "This field is required."),
-    ({"email": "not-an-email"}, "email", "Enter a valid email address."),
-    ({"password": ""}, "password", "This field is required."),
-    ({"organization_name": ""}, "organization_name", "This field is required."),
-    ({"password": "password1"}, "password", "This password is too common."),
-    ({"password": "short"}, "password", "This password is too short. It must contain at least 8 characters."),
-    ({"subdomain": "www"}, "subdomain", "“www” is reserved; choose another subdomain."),
-    ({"subdomain": "Bad_Name"}, "subdomain",
-     "Use lowercase letters, digits and hyphens; start and end with a letter or digit."),
-])
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"email": ""}, "email", "This field is required."),
+        ({"email": "not-an-email"}, "email", "Enter a valid email address."),
+        ({"password": ""}, "password", "This field is required."),
+        ({"organization_name": ""}, "organization_name", "This field is required."),
+        ({"password": "password1"}, "password", "This password is too common."),
+        (
+            {"password": "short"},
+            "password",
+            "This password is too short. It must contain at least 8 characters.",
+        ),
+        ({"subdomain": "www"}, "subdomain", "“www” is reserved; choose another subdomain."),
+        (
+            {"subdomain": "Bad_Name"},
+            "subdomain",
+            "Use lowercase letters, digits and hyphens; start and end with a letter or digit.",
+        ),
+    ],
+)
 def test_bad_input_gets_a_field_message_and_makes_nothing(public_browser, unique, overrides, field, message):
     before = (User.objects.count(), Tenant.objects.count(), OutboxEvent.objects.count())
     response = public_browser.post("/signup/", signup_data(unique("bad"), **overrides))
@@ -71,8 +84,10 @@ def test_email_taken_in_another_case(public_browser, unique):
     word = unique("case")
     assert public_browser.post("/signup/", signup_data(word)).status_code == 302
     other = client_for(settings.SAAS_BASE_DOMAIN)
-    response = other.post("/signup/", signup_data(unique("x"), email=f"{word.upper()}@EXAMPLE.COM",
-                                                  password="a-different-pass-4321"))
+    response = other.post(
+        "/signup/",
+        signup_data(unique("x"), email=f"{word.upper()}@EXAMPLE.COM", password="a-different-pass-4321"),
+    )
     assert response.status_code == 400
     assert field_errors(response, "email") == ["An account with this email address already exists."]
 

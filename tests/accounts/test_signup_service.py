@@ -1,6 +1,7 @@
 """accounts.services.user_sign_up: one transaction, field-level errors, nothing half-made."""
 
 import threading
+from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -8,7 +9,7 @@ from django.db import connection, transaction
 from django_tenants.utils import schema_context, schema_exists
 
 from accounts.models import Membership, User
-from accounts.services import slug_from_name, user_sign_up
+from accounts.services import SignUp, slug_from_name, user_sign_up
 from activity.models import AuditEvent
 from saas.models import OutboxEvent
 from tenants.models import Domain, Tenant
@@ -18,13 +19,22 @@ pytestmark = pytest.mark.django_db
 
 
 def counts() -> tuple[int, int, int, int, int]:
-    return (User.objects.count(), Tenant.objects.count(), Domain.objects.count(),
-            Membership.objects.count(), OutboxEvent.objects.count())
+    return (
+        User.objects.count(),
+        Tenant.objects.count(),
+        Domain.objects.count(),
+        Membership.objects.count(),
+        OutboxEvent.objects.count(),
+    )
 
 
-def sign_up(unique_word: str, **overrides):
-    kwargs = {"email": f"{unique_word}@example.com", "password": STRONG_PASSWORD,
-              "organization_name": f"Org {unique_word}", "subdomain": None}
+def sign_up(unique_word: str, **overrides: Any) -> SignUp:
+    kwargs: dict[str, Any] = {
+        "email": f"{unique_word}@example.com",
+        "password": STRONG_PASSWORD,
+        "organization_name": f"Org {unique_word}",
+        "subdomain": None,
+    }
     kwargs.update(overrides)
     return user_sign_up(**kwargs)
 
@@ -36,8 +46,9 @@ def errors_of(excinfo) -> dict[str, list[str]]:
 def test_sign_up_makes_everything_in_one_go(unique, django_capture_on_commit_callbacks):
     word = unique("acme")
     with django_capture_on_commit_callbacks() as callbacks:
-        result = sign_up(word, email=f"  {word.upper()}@Example.COM ", organization_name="Acme & Co.",
-                         subdomain=word)
+        result = sign_up(
+            word, email=f"  {word.upper()}@Example.COM ", organization_name="Acme & Co.", subdomain=word
+        )
     user, tenant = result.user, result.tenant
     assert user.email == f"{word}@example.com"
     assert user.password.startswith("argon2$")
@@ -66,8 +77,10 @@ def test_subdomain_is_derived_from_the_name_and_suffixed_when_taken(unique):
     assert second.tenant.slug != first.tenant.slug
 
 
-@pytest.mark.parametrize(("name", "slug"), [("Acme", "acme"), ("  Big--Corp  ", "big-corp"),
-                                            ("Admin", "admin-org"), ("!!!", "org"), ("X", "x-org")])
+@pytest.mark.parametrize(
+    ("name", "slug"),
+    [("Acme", "acme"), ("  Big--Corp  ", "big-corp"), ("Admin", "admin-org"), ("!!!", "org"), ("X", "x-org")],
+)
 def test_slug_from_name(name, slug):
     assert slug_from_name(name) == slug
 
@@ -82,13 +95,16 @@ def test_email_already_registered_in_any_case(unique):
     assert counts() == before
 
 
-@pytest.mark.parametrize(("subdomain", "message"), [
-    ("admin", "reserved"),
-    ("-bad", "lowercase letters"),
-    ("has space", "lowercase letters"),
-    ("a--b", "two hyphens"),
-    ("x" * 41, "at most 40"),
-])
+@pytest.mark.parametrize(
+    ("subdomain", "message"),
+    [
+        ("admin", "reserved"),
+        ("-bad", "lowercase letters"),
+        ("has space", "lowercase letters"),
+        ("a--b", "two hyphens"),
+        ("x" * 41, "at most 40"),
+    ],
+)
 def test_bad_subdomains_are_refused_with_a_field_message(unique, subdomain, message):
     before = counts()
     with pytest.raises(ValidationError) as excinfo:

@@ -51,8 +51,9 @@ REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 
 
-def wait_until(predicate: Callable[[], Any], *, timeout: float, interval: float = 0.05,
-               message: str = "condition") -> Any:
+def wait_until(
+    predicate: Callable[[], Any], *, timeout: float, interval: float = 0.05, message: str = "condition"
+) -> Any:
     """Poll `predicate` until it returns something truthy; fail the test after `timeout` s."""
     deadline = time.monotonic() + timeout
     while True:
@@ -120,8 +121,7 @@ class SmtpServer:
 
     def start(self) -> None:
         if self._controller is None:
-            controller = Controller(_Collector(self), hostname="127.0.0.1", port=self.port,
-                                    ready_timeout=10)
+            controller = Controller(_Collector(self), hostname="127.0.0.1", port=self.port, ready_timeout=10)
             controller.start()
             self._controller = controller
 
@@ -132,8 +132,11 @@ class SmtpServer:
 
     def wait_for(self, count: int, timeout: float = 15.0) -> list[EmailMessage]:
         """Wait (bounded) until at least `count` messages arrived; returns them all."""
-        wait_until(lambda: len(self.messages) >= count, timeout=timeout,
-                   message=f"{count} email(s) at the SMTP server (got {len(self.messages)})")
+        wait_until(
+            lambda: len(self.messages) >= count,
+            timeout=timeout,
+            message=f"{count} email(s) at the SMTP server (got {len(self.messages)})",
+        )
         return list(self.messages)
 
     def to(self, address: str) -> list[EmailMessage]:
@@ -155,7 +158,7 @@ class HttpSink:
     """Records POSTed JSON per path; paths in `.failing` answer 500."""
 
     def __init__(self) -> None:
-        self.requests: list[tuple[str, Any]] = []
+        self.requests: list[tuple[str, Any, bool]] = []  # path, body, answered 500
         self.failing: set[str] = set()
         self.lock = threading.Lock()
         sink = self
@@ -196,14 +199,21 @@ class HttpSink:
         with self.lock:
             return sum(1 for p, _, _ in self.requests if p == path)
 
-    def wait_for(self, path: str, count: int = 1, timeout: float = 15.0,
-                 accepted_only: bool = True) -> list[Any]:
+    def wait_for(
+        self, path: str, count: int = 1, timeout: float = 15.0, accepted_only: bool = True
+    ) -> list[Any]:
         if accepted_only:
-            wait_until(lambda: len(self.received(path)) >= count, timeout=timeout,
-                       message=f"{count} accepted POST(s) to {path}")
+            wait_until(
+                lambda: len(self.received(path)) >= count,
+                timeout=timeout,
+                message=f"{count} accepted POST(s) to {path}",
+            )
             return self.received(path)
-        wait_until(lambda: self.attempts(path) >= count, timeout=timeout,
-                   message=f"{count} POST attempt(s) to {path}")
+        wait_until(
+            lambda: self.attempts(path) >= count,
+            timeout=timeout,
+            message=f"{count} POST attempt(s) to {path}",
+        )
         return self.received(path, accepted_only=False)
 
     def close(self) -> None:
@@ -260,7 +270,7 @@ def _drop_new_tenant_schemas(transactional_db) -> Iterator[None]:
 
     before = schemas()
     yield
-    connection.set_schema_to_public()
+    connection.set_schema_to_public()  # type: ignore[attr-defined]
     with connection.cursor() as cursor:
         for name in sorted(schemas() - before):
             cursor.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
@@ -333,7 +343,11 @@ class ManagedProcess:
         log.write(f"\n===== start #{self.generations}: {' '.join(self.command)}\n".encode())
         log.flush()
         self.process = subprocess.Popen(
-            self.command, cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            self.command,
+            cwd=REPO,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         log.close()
@@ -376,10 +390,23 @@ class ManagedProcess:
 class AsgiServer(ManagedProcess):
     def __init__(self, env: dict[str, str]) -> None:
         self.port = int(env["E2E_WEB_PORT"])
-        super().__init__("uvicorn", [
-            str(VENV_BIN / "uvicorn"), "config.asgi:application", "--host", "127.0.0.1",
-            "--port", str(self.port), "--workers", "1", "--no-access-log", "--lifespan", "off",
-        ], env)
+        super().__init__(
+            "uvicorn",
+            [
+                str(VENV_BIN / "uvicorn"),
+                "config.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                "1",
+                "--no-access-log",
+                "--lifespan",
+                "off",
+            ],
+            env,
+        )
 
     @property
     def url(self) -> str:
@@ -402,12 +429,29 @@ class AsgiServer(ManagedProcess):
 
 class CeleryWorker(ManagedProcess):
     def __init__(self, env: dict[str, str]) -> None:
-        super().__init__("celery-worker", [
-            str(VENV_BIN / "celery"), "-A", "config", "worker", "--pool", "prefork",
-            "--concurrency", "1", "-Q", env["CELERY_QUEUE"], "--loglevel", "INFO",
-            "--without-gossip", "--without-mingle", "--without-heartbeat",
-            "--hostname", f"e2e-{uuid.uuid4().hex[:8]}@%h",
-        ], env)
+        super().__init__(
+            "celery-worker",
+            [
+                str(VENV_BIN / "celery"),
+                "-A",
+                "config",
+                "worker",
+                "--pool",
+                "prefork",
+                "--concurrency",
+                "1",
+                "-Q",
+                env["CELERY_QUEUE"],
+                "--loglevel",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--hostname",
+                f"e2e-{uuid.uuid4().hex[:8]}@%h",
+            ],
+            env,
+        )
 
     def start(self, **env_overrides: str | None) -> None:
         offset = len(self.log())
@@ -477,8 +521,16 @@ class BrowserClient:
         self.session = requests.Session()
         self.history: list[str] = []
 
-    def request(self, method: str, url: str, *, data: dict[str, str] | None = None,
-                follow: bool = True, max_redirects: int = 10, timeout: float = 15.0) -> requests.Response:
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        data: dict[str, str] | None = None,
+        follow: bool = True,
+        max_redirects: int = 10,
+        timeout: float = 15.0,
+    ) -> requests.Response:
         self.history = []
         for _ in range(max_redirects + 1):
             parts = urlsplit(url)
@@ -490,15 +542,20 @@ class BrowserClient:
                 headers["Referer"] = url
             path = parts.path + (f"?{parts.query}" if parts.query else "")
             response = self.session.request(
-                method, f"http://127.0.0.1:{self.port}{path}", data=data, headers=headers,
-                cookies=dict(jar), allow_redirects=False, timeout=timeout,
+                method,
+                f"http://127.0.0.1:{self.port}{path}",
+                data=data,
+                headers=headers,
+                cookies=dict(jar),
+                allow_redirects=False,
+                timeout=timeout,
             )
             self.session.cookies.clear()
             for cookie in response.cookies:
                 if cookie.value == "" or (cookie.expires is not None and cookie.expires < time.time()):
                     jar.pop(cookie.name, None)
                 else:
-                    jar[cookie.name] = cookie.value
+                    jar[cookie.name] = cookie.value or ""
             response.url = url  # type: ignore[misc]
             self.history.append(f"{response.status_code} {method} {url}")
             if not follow or response.status_code not in (301, 302, 303, 307, 308):

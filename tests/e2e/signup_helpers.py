@@ -16,15 +16,22 @@ def new_identity(prefix: str = "e2e") -> tuple[str, str]:
     return f"{word}@example.com", word
 
 
-def sign_up_through_the_form(browser: BrowserClient, base_url: str, *, email: str, subdomain: str,
-                             organization_name: str | None = None):
+def sign_up_through_the_form(
+    browser: BrowserClient, base_url: str, *, email: str, subdomain: str, organization_name: str | None = None
+):
     """GET /signup/, POST it, follow every redirect; returns the last response."""
     page = browser.get(f"{base_url}/signup/")
     assert page.status_code == 200, page.text[:500]
-    return browser.post(f"{base_url}/signup/", {
-        "email": email, "password": PASSWORD, "organization_name": organization_name or f"Org {subdomain}",
-        "subdomain": subdomain, "website": "",
-    })
+    return browser.post(
+        f"{base_url}/signup/",
+        {
+            "email": email,
+            "password": PASSWORD,
+            "organization_name": organization_name or f"Org {subdomain}",
+            "subdomain": subdomain,
+            "website": "",
+        },
+    )
 
 
 def assert_on_dashboard(response, *, subdomain: str, email: str, port: int) -> None:

@@ -62,8 +62,9 @@ def test_smtp_down_at_first_is_retried_with_backoff_and_delivered_once(
     assert_on_dashboard(response, subdomain=subdomain, email=email, port=asgi_server.port)
 
     def failed_attempt():
-        return TaskDelivery.objects.filter(key__endswith=":welcome_email", attempts__gte=2,
-                                           state=TaskDelivery.State.PENDING).first()
+        return TaskDelivery.objects.filter(
+            key__endswith=":welcome_email", attempts__gte=2, state=TaskDelivery.State.PENDING
+        ).first()
 
     delivery = wait_until(failed_attempt, timeout=20, message="two failed SMTP attempts")
     assert "Connection refused" in delivery.last_error or "ConnectionRefused" in delivery.last_error

@@ -39,8 +39,9 @@ def test_worker_killed_mid_send_is_redelivered_and_sends_once(
     wait_until(lambda: smtp_server.data_started >= 1, timeout=20, message="the worker to be mid-send")
     celery_worker.kill()
     killed_at = time.monotonic()
-    wait_until(lambda: smtp_server.abandoned >= 1, timeout=10,
-               message="the SMTP server to drop the dead client")
+    wait_until(
+        lambda: smtp_server.abandoned >= 1, timeout=10, message="the SMTP server to drop the dead client"
+    )
     smtp_server.delay = 0
     assert smtp_server.messages == []  # the killed worker's message was never accepted
 
