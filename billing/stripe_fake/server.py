@@ -1,24 +1,8 @@
-"""A small Stripe API stand-in over HTTP, for tests and `make dev` (no network, no account).
-
-It implements the endpoints billing uses, with in-memory state: customers, prices, checkout
-sessions (with a hosted "pay" page), billing-portal sessions (with a "cancel" page),
-subscriptions and invoices. Completing a checkout or cancelling in the portal sends the same
-signed webhooks Stripe would (`t=<ts>,v1=<hmac>`) to `webhook_url`.
-
-    python -m billing.stripe_fake --port 12111 \
-        --webhook-url http://localhost:8000/billing/webhook/ --webhook-secret whsec_dev
-
-Point the app at it with STRIPE_API_BASE=http://127.0.0.1:12111. localstripe, the usual
-choice, is unmaintained and does not speak the API version stripe-python 15 sends.
-"""
+"""The stand-in's HTTP server and in-memory state (see the package docstring)."""
 
 from __future__ import annotations
 
-import argparse
-import hashlib
-import hmac
 import html
-import itertools
 import json
 import re
 import threading
@@ -29,39 +13,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import requests
 
-API_VERSION = "2026-08-26.dahlia"
-_ids = itertools.count(1)
-
-
-def _new_id(prefix: str) -> str:
-    return f"{prefix}_fake{int(time.time() * 1000) % 10**9}{next(_ids):05d}"
-
-
-def webhook_signature_header(payload: str, secret: str, timestamp: int | None = None) -> str:
-    """The `Stripe-Signature` header Stripe sends: `t=<unix ts>,v1=<hex HMAC-SHA256>`."""
-    timestamp = int(time.time()) if timestamp is None else timestamp
-    signed = f"{timestamp}.{payload}".encode()
-    digest = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
-
-
-def event_payload(
-    event_type: str, data_object: dict[str, Any], *, event_id: str | None = None, created: int | None = None
-) -> str:
-    """A Stripe event body (JSON text) as Stripe would send it."""
-    return json.dumps(
-        {
-            "id": event_id or _new_id("evt"),
-            "object": "event",
-            "api_version": API_VERSION,
-            "created": created or int(time.time()),
-            "livemode": False,
-            "pending_webhooks": 1,
-            "request": {"id": None, "idempotency_key": None},
-            "type": event_type,
-            "data": {"object": data_object},
-        }
-    )
+from billing.stripe_fake.signing import API_VERSION, _new_id, event_payload, webhook_signature_header
 
 
 def _form_decode(body: str) -> dict[str, Any]:
@@ -518,32 +470,3 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_DELETE(self) -> None:  # noqa: N802
         self._dispatch("DELETE")
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=12111)
-    parser.add_argument("--webhook-url", default="http://localhost:8000/billing/webhook/")
-    parser.add_argument("--webhook-secret", default="whsec_dev")
-    parser.add_argument(
-        "--price",
-        action="append",
-        default=[],
-        help="price_id=amount_in_cents (default: price_pro=2900, price_business=9900)",
-    )
-    args = parser.parse_args()
-    prices = {k: int(v) for k, v in (p.split("=", 1) for p in args.price)} or None
-    fake = FakeStripe(
-        host=args.host,
-        port=args.port,
-        webhook_url=args.webhook_url,
-        webhook_secret=args.webhook_secret,
-        prices=prices,
-    ).start()
-    print(f"Fake Stripe API at {fake.url}; webhooks to {fake.webhook_url}", flush=True)
-    threading.Event().wait()
-
-
-if __name__ == "__main__":
-    main()
