@@ -12,7 +12,7 @@ from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import DatabaseError, connection, transaction
+from django.db import ProgrammingError, connection, transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
@@ -113,7 +113,7 @@ def _provision(*, organization_name: str, slug: str, owner: User) -> Tenant:
             return tenant_provision(name=organization_name, slug=slug, actor=owner)
     except ValidationError as error:
         raise _as_field_errors(error) from error
-    except DatabaseError as error:
+    except ProgrammingError as error:
         # e.g. a leftover schema with this name: the tenant cannot be made, the user can pick
         # another subdomain; everything else of the sign-up rolls back with the caller.
         logger.warning("tenant provisioning failed", slug=slug, error=repr(error))
