@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import stripe
+import structlog
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django_tenants.utils import schema_context
+from djstripe.models import Customer as DjstripeCustomer
 
 from accounts.models import User
 from activity.services import audit_record
 from billing.plans import Plan
 from billing.stripe_api import stripe_client
 from tenants.models import Tenant
+
+logger = structlog.get_logger(__name__)
 
 
 @transaction.atomic
@@ -38,6 +46,7 @@ def customer_ensure(*, tenant: Tenant) -> str:
     )
     tenant.stripe_customer_id = customer.id
     tenant.save(update_fields=["stripe_customer_id", "updated_at"])
+    _djstripe_customer_sync(tenant=tenant, customer=customer)
     with schema_context(tenant.schema_name):
         audit_record(action="billing.customer_created", target=customer.id)
     return customer.id
@@ -73,3 +82,24 @@ def portal_session_create(*, tenant: Tenant, return_url: str) -> str:
         params={"customer": customer_id, "return_url": return_url}
     )
     return str(session.url)
+
+
+def _djstripe_customer_sync(*, tenant: Tenant, customer: Any) -> None:
+    """Mirror the customer into dj-stripe's tables with the tenant as its subscriber.
+
+    Billing decisions never read this copy (they read Stripe itself), so a failure here is
+    logged for staff rather than refusing the admin their checkout.
+    """
+    # dj-stripe calls Stripe through stripe-python's global base (set at start-up, see apps.py);
+    # keep it on the configured one in case the settings changed since.
+    stripe.api_base = settings.STRIPE_API_BASE
+    try:
+        with transaction.atomic():
+            record = DjstripeCustomer.sync_from_stripe_data(
+                customer.to_dict(), api_key=settings.STRIPE_SECRET_KEY
+            )
+            if record.subscriber_id != tenant.pk:
+                record.subscriber = tenant
+                record.save(update_fields=["subscriber"])
+    except Exception as error:  # noqa: BLE001 - see the docstring
+        logger.warning("dj-stripe customer mirror failed", customer_id=customer.id, error=repr(error))

@@ -28,7 +28,7 @@ def stripe_fake() -> Iterator[FakeStripe]:
 @pytest.fixture
 def stripe_settings(settings, stripe_fake):
     """Billing switched on in test mode, talking to the stand-in."""
-    settings.STRIPE_SECRET_KEY = "sk_test_fake"
+    settings.STRIPE_SECRET_KEY = "sk_test_" + "f" * 24  # the shape dj-stripe accepts
     settings.STRIPE_PUBLISHABLE_KEY = "pk_test_fake"
     settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
     settings.STRIPE_API_BASE = stripe_fake.url

@@ -220,3 +220,12 @@ def test_customer_is_created_once(tenant, owner, stripe_fake):
     assert len(stripe_fake.customers) == 1
     assert stripe_fake.customers[first]["metadata"]["tenant_id"] == str(tenant.pk)
     assert stripe_fake.customers[first]["email"] == owner.email
+
+
+def test_the_tenant_is_dj_stripes_subscriber(tenant, owner, stripe_fake):
+    from djstripe.models import Customer
+
+    customer_id = customer_ensure(tenant=tenant)
+    mirrored = Customer.objects.get(id=customer_id)
+    assert mirrored.subscriber == tenant
+    assert mirrored.email == owner.email

@@ -35,7 +35,7 @@ def stripe_fake() -> Iterator[FakeStripe]:
 @pytest.fixture
 def e2e_env_overrides(stripe_fake) -> dict[str, str | None]:
     return {
-        "STRIPE_SECRET_KEY": "sk_test_e2e",
+        "STRIPE_SECRET_KEY": "sk_test_" + "e" * 24,
         "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "STRIPE_API_BASE": stripe_fake.url,
         "STRIPE_PRICE_PRO": "price_pro",
