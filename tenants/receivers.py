@@ -11,4 +11,4 @@ from tenants.resolution import resolution_invalidate
 @receiver([post_save, post_delete], sender=Domain, dispatch_uid="tenants.domain_changed")
 @receiver([post_save, post_delete], sender=Tenant, dispatch_uid="tenants.tenant_changed")
 def on_tenant_or_domain_changed(**_: object) -> None:
-    transaction.on_commit(resolution_invalidate)
+    transaction.on_commit(resolution_invalidate, robust=True)

@@ -13,11 +13,14 @@ import threading
 import time
 from collections import OrderedDict
 
+import structlog
 from django.conf import settings
 from django.core.cache import cache
 from django_tenants.utils import schema_context
 
 from tenants.models import Domain, Tenant
+
+logger = structlog.get_logger(__name__)
 
 GENERATION_KEY = "tenants:resolution:generation"
 MAX_ENTRIES = 10_000
@@ -53,10 +56,17 @@ class TenantResolver:
     @staticmethod
     def _load(hostname: str) -> Tenant | None:
         domain = (
-            Domain.objects.select_related("tenant").filter(domain=hostname).only(
-                "domain", "tenant__id", "tenant__name", "tenant__slug",
-                "tenant__schema_name", "tenant__plan",
-            ).first()
+            Domain.objects.select_related("tenant")
+            .filter(domain=hostname)
+            .only(
+                "domain",
+                "tenant__id",
+                "tenant__name",
+                "tenant__slug",
+                "tenant__schema_name",
+                "tenant__plan",
+            )
+            .first()
         )
         return domain.tenant if domain else None
 
@@ -65,12 +75,29 @@ class TenantResolver:
         if now - self._checked_at < settings.TENANT_RESOLUTION_RECHECK_SECONDS:
             return
         self._checked_at = now
-        # The generation lives in the shared cache, outside any tenant's key space.
-        with schema_context("public"):
-            generation = cache.get(GENERATION_KEY, 0)
+        try:
+            # The generation lives in the shared cache, outside any tenant's key space.
+            with schema_context("public"):
+                generation = cache.get(GENERATION_KEY, 0)
+        except Exception:
+            # Redis down must not take every tenant page down with it: keep serving the map
+            # (this process's own changes still clear it), and drop it once Redis is back.
+            logger.warning("tenant resolution: generation unreadable, keeping cached hosts", exc_info=True)
+            self._generation = None
+            return
         if generation != self._generation:
             self._generation = generation
             self.clear()
+
+    def changed_here(self, generation: int | None) -> None:
+        """This process changed a Domain or Tenant (committed): forget everything now.
+
+        Recording the generation it bumped to spares a second, needless clear at the next
+        check; a failed bump (None) makes the next successful check clear again.
+        """
+        with self._lock:
+            self._entries.clear()
+            self._generation = generation
 
 
 resolver = TenantResolver()
@@ -79,8 +106,15 @@ resolver = TenantResolver()
 def resolution_invalidate() -> None:
     """Forget cached host mappings here and, within seconds, in every other process."""
     resolver.clear()
-    with schema_context("public"):
-        try:
-            cache.incr(GENERATION_KEY)
-        except ValueError:
-            cache.set(GENERATION_KEY, 1, timeout=None)
+    generation: int | None = None
+    try:
+        with schema_context("public"):
+            try:
+                generation = cache.incr(GENERATION_KEY)
+            except ValueError:
+                generation = 1
+                cache.set(GENERATION_KEY, generation, timeout=None)
+    except Exception:
+        # The change is committed already; failing here would fail its caller after the fact.
+        logger.error("tenant resolution: could not tell other processes of a change", exc_info=True)
+    resolver.changed_here(generation)
