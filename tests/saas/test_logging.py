@@ -4,7 +4,7 @@ import json
 import logging
 import re
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from django.conf import settings
@@ -60,7 +60,7 @@ def assert_well_formed(records: list[dict], *, request_id: str, tenant: str) -> 
         assert record.keys() >= REQUIRED_KEYS, record
         assert record["request_id"] == request_id
         assert record["tenant"] == tenant
-        assert datetime.fromisoformat(record["timestamp"]).utcoffset().total_seconds() == 0
+        assert datetime.fromisoformat(record["timestamp"]).utcoffset() == timedelta(0)
 
 
 def test_tenant_request_lines_carry_request_id_and_schema(tenant, member_of, log_lines):

@@ -25,7 +25,7 @@ def schemas_to_drop(transactional_db):
     """Names appended here are dropped after the test, whatever happened in it."""
     names: list[str] = []
     yield names
-    connection.set_schema_to_public()
+    connection.set_schema_to_public()  # type: ignore[attr-defined]
     with connection.cursor() as cursor:
         for name in names:
             cursor.execute(f"DROP SCHEMA IF EXISTS {quote(name)} CASCADE")

@@ -1,10 +1,13 @@
 """Host -> tenant: subdomains, custom domains, unknown and malformed hosts, cache and cost."""
 
+import socket
+
 import pytest
 from django.conf import settings
 from django.db import transaction
 from django.test import Client
 
+from tenants.models import Domain
 from tenants.resolution import TenantResolver
 from tenants.services import domain_create
 from tests.conftest import host_of
@@ -17,7 +20,7 @@ def test_known_subdomain_routes_to_its_tenant(tenant, member_of):
     client.force_login(member_of(tenant))
     response = client.get("/")
     assert response.status_code == 200
-    assert response.wsgi_request.tenant == tenant
+    assert response.wsgi_request.tenant == tenant  # type: ignore[attr-defined]
     assert f"<h1>{tenant.name}</h1>".encode() in response.content
 
 
@@ -26,7 +29,7 @@ def test_subdomain_with_port_and_other_case_routes_to_its_tenant(tenant, member_
     client.force_login(member_of(tenant))
     response = client.get("/")
     assert response.status_code == 200
-    assert response.wsgi_request.tenant == tenant
+    assert response.wsgi_request.tenant == tenant  # type: ignore[attr-defined]
 
 
 def test_custom_domain_routes_to_its_tenant(make_tenant, member_of):
@@ -81,7 +84,7 @@ def test_public_host_serves_the_landing_page(tenant):
         response = Client(HTTP_HOST=host).get("/")
         assert response.status_code == 200
         assert b"Create your organization" in response.content
-        assert response.wsgi_request.tenant is None
+        assert response.wsgi_request.tenant is None  # type: ignore[attr-defined]
 
 
 def test_public_urls_are_not_served_on_tenant_hosts(tenant):
@@ -99,7 +102,7 @@ def test_domain_added_or_deleted_in_a_committed_transaction_is_seen_at_once(comm
         domain = domain_create(tenant=tenant, domain="late.customer.example")
     response = client.get("/")
     assert response.status_code == 302  # the tenant's login redirect, not the 404 page
-    assert response.wsgi_request.tenant == tenant
+    assert response.wsgi_request.tenant == tenant  # type: ignore[attr-defined]
 
     with transaction.atomic():
         domain.delete()
@@ -124,6 +127,12 @@ def test_other_processes_see_a_domain_change_within_the_recheck_interval(committ
     assert other_process.resolve("moved.customer.example") == tenant
 
 
+@pytest.fixture
+def no_recheck(settings):
+    """No generation check (one Redis read per interval) inside the measured requests."""
+    settings.TENANT_RESOLUTION_RECHECK_SECONDS = 3600
+
+
 def host_lookups(captured) -> list[str]:
     return [q["sql"] for q in captured.captured_queries if '"tenants_domain"."domain" =' in q["sql"]]
 
@@ -132,7 +141,9 @@ def search_path_changes(captured) -> list[str]:
     return [q["sql"] for q in captured.captured_queries if "search_path" in q["sql"]]
 
 
-def test_warm_resolution_costs_no_query(tenant, django_assert_max_num_queries, django_assert_num_queries):
+def test_warm_resolution_costs_no_query(
+    tenant, django_assert_max_num_queries, django_assert_num_queries, no_recheck
+):
     client = Client(HTTP_HOST=host_of(tenant))
     with django_assert_max_num_queries(2) as cold:  # the Domain lookup, once per process
         assert client.get("/").status_code == 302
@@ -144,7 +155,9 @@ def test_warm_resolution_costs_no_query(tenant, django_assert_max_num_queries, d
         assert client.get("/").status_code == 302
 
 
-def test_unknown_hosts_are_remembered_too(db, django_assert_max_num_queries, django_assert_num_queries):
+def test_unknown_hosts_are_remembered_too(
+    db, django_assert_max_num_queries, django_assert_num_queries, no_recheck
+):
     client = Client(HTTP_HOST="nobody.example.com")
     with django_assert_max_num_queries(2) as cold:
         assert client.get("/").status_code == 404
@@ -158,7 +171,9 @@ def test_unknown_hosts_are_remembered_too(db, django_assert_max_num_queries, dja
 DASHBOARD_QUERIES = 6
 
 
-def test_warm_dashboard_spends_queries_on_its_own_data_only(tenant, member_of, django_assert_max_num_queries):
+def test_warm_dashboard_spends_queries_on_its_own_data_only(
+    tenant, member_of, django_assert_max_num_queries, no_recheck
+):
     client = Client(HTTP_HOST=host_of(tenant))
     client.force_login(member_of(tenant))
     assert client.get("/").status_code == 200  # warms the resolver, the session cache, the path
@@ -170,7 +185,7 @@ def test_warm_dashboard_spends_queries_on_its_own_data_only(tenant, member_of, d
 
 
 def test_moving_between_tenants_sets_the_search_path_once_per_move(
-    make_tenant, member_of, django_assert_max_num_queries
+    make_tenant, member_of, django_assert_max_num_queries, no_recheck
 ):
     first, second = make_tenant(), make_tenant()
     person = member_of(first)
@@ -191,3 +206,38 @@ def test_moving_between_tenants_sets_the_search_path_once_per_move(
     assert search_paths_set_by_a_request_to(first) == []
     assert search_paths_set_by_a_request_to(second) == [f'SET search_path = "{second.schema_name}","public"']
     assert search_paths_set_by_a_request_to(second) == []
+
+
+def unreachable_redis(settings) -> None:
+    settings.CACHES = {
+        "default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{closed_port()}/0"}
+    }
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_tenant_hosts_still_resolve_while_redis_is_down(tenant, settings):
+    """Sessions fall back to the database when Redis is down; routing must not be what fails."""
+    client = Client(HTTP_HOST=host_of(tenant))
+    assert client.get("/").status_code == 302  # known before the outage
+    unreachable_redis(settings)
+    settings.TENANT_RESOLUTION_RECHECK_SECONDS = 0  # every request tries to read the generation
+    assert client.get("/").status_code == 302
+    other = Client(HTTP_HOST=host_of(tenant).replace(tenant.slug, "nobody"))
+    assert other.get("/").status_code == 404  # and unknown hosts are still refused
+
+
+@pytest.mark.django_db(transaction=True)
+def test_domain_change_while_redis_is_down_commits_and_is_seen_here(committed_tenant, settings):
+    tenant = committed_tenant()
+    client = Client(HTTP_HOST="outage.customer.example")
+    assert client.get("/").status_code == 404
+    unreachable_redis(settings)
+    with transaction.atomic():
+        domain_create(tenant=tenant, domain="outage.customer.example")  # no error after commit
+    assert Domain.objects.filter(domain="outage.customer.example").exists()
+    assert client.get("/").status_code == 302
