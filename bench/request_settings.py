@@ -1,0 +1,48 @@
+"""Settings for bench/tenant_request.py: the project's settings, routed three ways.
+
+BENCH_ROUTING picks how a request finds its schema (BENCH_TENANT_SCHEMA names the tenant's):
+- "ours":           the project as deployed (TenantResolutionMiddleware, tenants backend);
+- "plain":          no tenant routing at all: Django's own PostgreSQL backend whose
+                    connections start with search_path set to the tenant's schema, as a
+                    single-schema application would;
+- "django_tenants": django-tenants' TenantMainMiddleware and its backend, with the same
+                    TENANT_LIMIT_SET_CALLS = True our settings use.
+Everything else (middleware, logging, persistent connections) is the same in all three.
+"""
+
+import os
+
+from config.settings import *  # noqa: F403
+from config.settings import CACHES, DATABASES, MIDDLEWARE
+
+ROUTING = os.environ.get("BENCH_ROUTING", "ours")
+ROOT_URLCONF = "bench.urls"
+
+# Under ASGI, Django serves each request from a short-lived thread, and persistent
+# connections (CONN_MAX_AGE > 0) are per thread: uvicorn then opens a connection per request
+# and leaves it open until PostgreSQL refuses more ("too many clients"). Django's docs say to
+# use its psycopg pool under ASGI; all three variants do.
+if os.environ.get("BENCH_POOL", "1") == "1":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 4, "max_size": 4}
+# The bench finds each server's PostgreSQL backends by this name, to count their CPU time.
+DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = f"bench-{ROUTING}"
+
+if ROUTING == "plain":
+    MIDDLEWARE = [m for m in MIDDLEWARE if m != "tenants.middleware.TenantResolutionMiddleware"]
+    DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
+    _schema = os.environ["BENCH_TENANT_SCHEMA"]
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = f"-c search_path={_schema},public"
+    # django-tenants' key function reads connection.schema_name, which this backend lacks.
+    CACHES["default"].pop("KEY_FUNCTION")
+    CACHES["default"].pop("REVERSE_KEY_FUNCTION")
+elif ROUTING == "django_tenants":
+    MIDDLEWARE = [
+        "django_tenants.middleware.main.TenantMainMiddleware"
+        if m == "tenants.middleware.TenantResolutionMiddleware"
+        else m
+        for m in MIDDLEWARE
+    ]
+    DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+elif ROUTING != "ours":
+    raise ValueError(f"BENCH_ROUTING must be ours, plain or django_tenants, not {ROUTING!r}")
