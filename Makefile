@@ -13,7 +13,7 @@ ARGS ?=
 
 help:
 	@echo "make dev      install, start services, migrate, seed the demo tenant, run web + worker + beat"
-	@echo "make test     install and run the whole suite (pytest -n auto); make test ARGS='-k signup'"
+	@echo "make test     install and run the whole suite in parallel; make test ARGS='-k signup'"
 	@echo "make lint     ruff check, ruff format --check, mypy"
 	@echo "make migrate  migrate_schemas against the configured or embedded PostgreSQL"
 	@echo "make bench    run every script in bench/"

