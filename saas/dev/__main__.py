@@ -25,7 +25,9 @@ def main(argv: list[str] | None = None) -> int:
         action="store_false",
         help="do not restart the web process when Python files change",
     )
-    commands.add_parser("test", help="pytest (one xdist worker per CPU) against the services; extra arguments go to pytest")
+    commands.add_parser(
+        "test", help="pytest (one xdist worker per CPU) against the services; extra arguments go to pytest"
+    )
     commands.add_parser("migrate", help="manage.py migrate_schemas against the services")
     commands.add_parser("manage", help="any manage.py command against the services")
     commands.add_parser("bench", help="run bench/*.py (or the scripts named) against the services")
