@@ -1,13 +1,14 @@
-"""Settings for bench/tenant_request.py: the project's settings, routed three ways.
+"""Settings for bench/tenant_request.py: the project's settings, routed four ways.
 
 BENCH_ROUTING picks how a request finds its schema (BENCH_TENANT_SCHEMA names the tenant's):
 - "ours":           the project as deployed (TenantResolutionMiddleware, tenants backend);
 - "plain":          no tenant routing at all: Django's own PostgreSQL backend whose
                     connections start with search_path set to the tenant's schema, as a
                     single-schema application would;
+- "ours_stock_backend": our middleware on django-tenants' backend (what ours saves);
 - "django_tenants": django-tenants' TenantMainMiddleware and its backend, with the same
                     TENANT_LIMIT_SET_CALLS = True our settings use.
-Everything else (middleware, logging, persistent connections) is the same in all three.
+Everything else (middleware, logging, the connection pool) is the same in all of them.
 """
 
 import os
@@ -18,13 +19,9 @@ from config.settings import CACHES, DATABASES, MIDDLEWARE
 ROUTING = os.environ.get("BENCH_ROUTING", "ours")
 ROOT_URLCONF = "bench.urls"
 
-# Under ASGI, Django serves each request from a short-lived thread, and persistent
-# connections (CONN_MAX_AGE > 0) are per thread: uvicorn then opens a connection per request
-# and leaves it open until PostgreSQL refuses more ("too many clients"). Django's docs say to
-# use its psycopg pool under ASGI; all three variants do.
-if os.environ.get("BENCH_POOL", "1") == "1":
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 4, "max_size": 4}
+# bench/tenant_request.py sets DB_POOL_MAX_SIZE, so all of them use Django's psycopg pool
+# (config/settings.py): under ASGI, persistent connections pile up one per request thread.
+
 # The bench finds each server's PostgreSQL backends by this name, to count their CPU time.
 DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = f"bench-{ROUTING}"
 
@@ -36,6 +33,9 @@ if ROUTING == "plain":
     # django-tenants' key function reads connection.schema_name, which this backend lacks.
     CACHES["default"].pop("KEY_FUNCTION")
     CACHES["default"].pop("REVERSE_KEY_FUNCTION")
+elif ROUTING == "ours_stock_backend":
+    # Our middleware on django-tenants' own backend: what tenants.postgresql_backend saves.
+    DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
 elif ROUTING == "django_tenants":
     MIDDLEWARE = [
         "django_tenants.middleware.main.TenantMainMiddleware"
@@ -45,4 +45,4 @@ elif ROUTING == "django_tenants":
     ]
     DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
 elif ROUTING != "ours":
-    raise ValueError(f"BENCH_ROUTING must be ours, plain or django_tenants, not {ROUTING!r}")
+    raise ValueError(f"unknown BENCH_ROUTING {ROUTING!r}")

@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import base_environment, bench_database, server_url, summary, with_database  # noqa: E402
+from _common import REPO, base_environment, bench_database, server_url, summary, with_database  # noqa: E402
 
 TARGET_MS = 50
 
@@ -54,11 +54,13 @@ def main() -> None:
         results = run(count=args.count, migrate_count=migrate_count)
 
     print()
-    print(f"{'way':<9} {'n':>3} {'median ms':>10} {'p95 ms':>10} {'min ms':>9} {'max ms':>10}")
+    print(
+        f"{'way':<9} {'n':>3} {'median ms':>10} {'p95 ms':>10} {'min ms':>9} {'max ms':>10} {'load/core':>10}"
+    )
     for way, figures in results.items():
         print(
             f"{way:<9} {figures['n']:>3} {figures['median']:>10.1f} {figures['p95']:>10.1f} "
-            f"{figures['min']:>9.1f} {figures['max']:>10.1f}"
+            f"{figures['min']:>9.1f} {figures['max']:>10.1f} {figures['load']:>10.2f}"
         )
     ours = results["ours"]["median"]
     print(
@@ -78,6 +80,7 @@ def main() -> None:
 
 
 def run(*, count: int, migrate_count: int) -> dict[str, dict[str, float]]:
+    sys.path.insert(0, str(REPO))  # Django runs in this process: config, tenants, ...
     import django
 
     django.setup()
@@ -136,6 +139,8 @@ def run(*, count: int, migrate_count: int) -> dict[str, dict[str, float]]:
             check_schema(schema_name_for(slug))
             print(f"  {way:<8} {index + 1:>3}/{n}: {timings[-1]:9.1f} ms", flush=True)
         results[way] = summary(timings)
+        # The machine may be shared: say how busy it was (runnable processes per core).
+        results[way]["load"] = round(os.getloadavg()[0] / (os.cpu_count() or 1), 2)
     connection.close()
     return results
 

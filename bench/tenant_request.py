@@ -3,13 +3,16 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/saas REDIS_URL=redis://127.0.0.1:6379/1 \\
         .venv/bin/python bench/tenant_request.py [--seconds 8] [--rounds 5] [--connections 16]
 
-In a throwaway database (bench/_common.py) with one tenant, three uvicorn servers run the
+In a throwaway database (bench/_common.py) with one tenant, four uvicorn servers run the
 same view (bench/urls.py: `AuditEvent.objects.count()` in the tenant's schema), each as the
-Procfile runs the web process but with `--workers 1`, persistent database connections, logs
-to /dev/null (still rendered), DEBUG off. They differ only in routing (bench/request_settings.py):
+Procfile runs the web process but with `--workers 1`, Django's psycopg pool
+(DB_POOL_MAX_SIZE=4: persistent connections are per request thread under ASGI and pile up),
+logs at INFO to /dev/null (still rendered), DEBUG off. They differ only in routing
+(bench/request_settings.py):
 
 - tenant:         our TenantResolutionMiddleware + backend (the project as deployed);
 - plain:          no routing, the connection's search_path fixed to the tenant's schema;
+- tenant-stock-db: our middleware on django-tenants' backend (what our backend saves);
 - django-tenants: TenantMainMiddleware + django-tenants' backend (for reference).
 
 wrk (loopback, 1 thread, `--connections` connections) loads each for `--seconds` after a
@@ -19,6 +22,10 @@ process's plus its PostgreSQL backends' (found by application_name), from /proc.
 machine shared with other work, wall-clock figures swing with the neighbours' load while
 CPU per request does not, so "cpu req/s" (1 / CPU seconds per request: what one fully
 used core would serve) is the steadier comparison.
+
+Before the load runs, each variant also serves 200 requests in-process (its ASGI application
+called directly, one at a time) while every Python call in every thread and every SQL
+statement is counted: deterministic figures that show where a difference comes from.
 
 Target: tenant / plain >= 0.95. The last line printed is JSON:
 {"tenant_rps": .., "plain_rps": .., "ratio": tenant/plain, "cpu_ratio": .., ...}.
@@ -54,7 +61,12 @@ from _common import (  # noqa: E402
 )
 
 TARGET_RATIO = 0.95
-VARIANTS = {"tenant": "ours", "plain": "plain", "django-tenants": "django_tenants"}
+VARIANTS = {
+    "tenant": "ours",
+    "plain": "plain",
+    "tenant-stock-db": "ours_stock_backend",
+    "django-tenants": "django_tenants",
+}
 PATH = "/bench/one-query/"
 
 
@@ -73,7 +85,9 @@ def main() -> None:
     base_domain = os.environ.get("SAAS_BASE_DOMAIN", "localhost")
     host, schema = f"bench.{base_domain}", "t_bench"
     with bench_database() as database:
-        env = base_environment(DATABASE_URL=with_database(server_url(), database), LOG_LEVEL="INFO")
+        env = base_environment(
+            DATABASE_URL=with_database(server_url(), database), LOG_LEVEL="INFO", DB_POOL_MAX_SIZE="4"
+        )
         subprocess.run(
             [PYTHON, "manage.py", "create_tenant", "bench", "Bench", "owner@bench.example",
              "--password", "bench-password-123"],
@@ -85,10 +99,15 @@ def main() -> None:
             for name, routing in VARIANTS.items()
         }
         try:
+            print(f"{'routing':<15} {'calls/request':>14}  SQL statements/request", flush=True)
+            work = {}
+            for name, routing in VARIANTS.items():
+                work[name] = count_work(routing, {**env, "BENCH_TENANT_SCHEMA": schema}, host)
+                print(f"{name:<15} {work[name]['calls']:>14.0f}  {work[name]['sql']}", flush=True)
             bodies = {name: wait_ready(process, port, host) for name, (process, port) in servers.items()}
             if len(set(bodies.values())) != 1:
                 raise SystemExit(f"the servers disagree on the view's answer: {bodies}")
-            print(f"all three answer {PATH} on {host} with {bodies['tenant']!r}", flush=True)
+            print(f"all answer {PATH} on {host} with {bodies['tenant']!r}", flush=True)
             runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in servers}
             for round_number in range(1, args.rounds + 1):
                 for name, (process, port) in servers.items():
@@ -135,13 +154,74 @@ def main() -> None:
                 "plain_rps": round(plain_rps, 1),
                 "ratio": round(ratio, 3),
                 "cpu_ratio": round(cpu_ratio, 3),
+                "calls_ratio": round(work["plain"]["calls"] / work["tenant"]["calls"], 3),
+                "tenant_sql": work["tenant"]["sql"],
                 "tenant_cpu_ms": round(figures["tenant"][2], 3),
                 "plain_cpu_ms": round(plain_cpu, 3),
+                "tenant_stock_db_cpu_ms": round(figures["tenant-stock-db"][2], 3),
                 "django_tenants_rps": round(figures["django-tenants"][0], 1),
                 "django_tenants_cpu_ms": round(figures["django-tenants"][2], 3),
             }
         )
     )
+
+
+COUNT_WORK = """
+import asyncio, collections, json, sys, threading
+import django
+from django.core.asgi import get_asgi_application
+from django.db.backends import utils
+
+app = get_asgi_application()
+host, path = sys.argv[1].encode(), sys.argv[2]
+
+async def serve(n):
+    for _ in range(n):
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+                 "method": "GET", "scheme": "http", "path": path, "raw_path": path.encode(),
+                 "query_string": b"", "root_path": "", "headers": [(b"host", host)],
+                 "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 80)}
+        messages = [{"type": "http.request", "body": b"", "more_body": False}]
+        async def receive():
+            return messages.pop() if messages else await asyncio.sleep(3600)
+        sent = []
+        async def send(message):
+            sent.append(message)
+        await app(scope, receive, send)
+        assert sent[0]["status"] == 200, sent
+
+asyncio.run(serve(50))  # warm: imports, pool, resolver, caches
+statements = collections.Counter()
+execute = utils.CursorWrapper._execute
+def counting_execute(self, sql, *args):
+    statements["SET search_path" if sql.startswith("SET search_path") else sql.split()[0]] += 1
+    return execute(self, sql, *args)
+utils.CursorWrapper._execute = counting_execute
+calls = [0]
+def profile(frame, event, arg):
+    if event in ("call", "c_call"):
+        calls[0] += 1
+n = 200
+sys.setprofile(profile); threading.setprofile(profile)
+asyncio.run(serve(n))
+sys.setprofile(None); threading.setprofile(None)
+print(json.dumps({"calls": calls[0] / n, "sql": {k: v / n for k, v in sorted(statements.items())}}))
+"""
+
+
+def count_work(routing: str, env: dict[str, str], host: str) -> dict:
+    """Python calls (all threads) and SQL statements per request, served in-process."""
+    completed = subprocess.run(
+        [PYTHON, "-c", COUNT_WORK, host, PATH],
+        cwd=REPO,
+        env={**env, "DJANGO_SETTINGS_MODULE": "bench.request_settings", "BENCH_ROUTING": routing},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise SystemExit(f"counting {routing} failed:\n{completed.stderr[-3000:]}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
 def start_server(routing: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
