@@ -340,8 +340,12 @@ def main() -> None:
                 )
                 started = time.perf_counter()
                 post(requests.Session(), f"http://127.0.0.1:{our_port}/billing/webhook/", host, payload)
+
+                def plan_applied(plan: str = plan) -> bool:
+                    return Tenant.objects.filter(pk=tenant.pk, plan=plan).exists()
+
                 wait_until(
-                    lambda plan=plan: Tenant.objects.filter(pk=tenant.pk, plan=plan).exists(),
+                    plan_applied,
                     30,
                     "the plan change",
                     0.002,

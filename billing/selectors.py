@@ -61,5 +61,5 @@ def invoices_recent(*, tenant: Tenant, limit: int = 10) -> list[dict]:
             "status": invoice.get("status") or "",
             "url": invoice.get("hosted_invoice_url") or "",
         }
-        for invoice in invoices.data
+        for invoice in (item.to_dict(recursive=False) for item in invoices.data)
     ]

@@ -108,9 +108,9 @@ def billing_upgrade(request: HttpRequest) -> HttpResponse:
         return redirect("billing")
     try:
         url = checkout_session_create(
-            tenant=request.tenant,
+            tenant=request.tenant,  # type: ignore[attr-defined]
             plan=plan,
-            actor=request.user,  # type: ignore[attr-defined,arg-type]
+            actor=request.user,  # type: ignore[arg-type]
             success_url=request.build_absolute_uri("/billing/?checkout=success"),
             cancel_url=request.build_absolute_uri("/billing/?checkout=canceled"),
         )

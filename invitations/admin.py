@@ -7,8 +7,16 @@ from invitations.services import invitation_expire, invitation_link, invitation_
 
 @admin.register(Invitation)
 class InvitationAdmin(admin.ModelAdmin):
-    list_display = ["email", "tenant", "role", "state", "invited_by", "created_at", "expires_at",
-                    "decided_at"]
+    list_display = [
+        "email",
+        "tenant",
+        "role",
+        "state",
+        "invited_by",
+        "created_at",
+        "expires_at",
+        "decided_at",
+    ]
     list_filter = ["state", "role", "created_at", "expires_at"]
     search_fields = ["email", "tenant__name", "tenant__slug", "invited_by__email"]
     list_select_related = ["tenant", "invited_by"]
@@ -35,15 +43,17 @@ class InvitationAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected pending invitations", permissions=["view"])
     def revoke(self, request, queryset):  # type: ignore[no-untyped-def]
-        self._each(request, queryset,
-                   lambda i: invitation_revoke(invitation=i, actor=request.user), "revoked")
+        self._each(
+            request, queryset, lambda i: invitation_revoke(invitation=i, actor=request.user), "revoked"
+        )
 
     @admin.action(description="Expire selected invitations past their date", permissions=["view"])
     def expire(self, request, queryset):  # type: ignore[no-untyped-def]
         self._each(request, queryset, lambda i: invitation_expire(invitation=i), "expired")
 
-    @admin.action(description="Resend selected: new link and expiry, emailed, and shown here once",
-                  permissions=["view"])
+    @admin.action(
+        description="Resend selected: new link and expiry, emailed, and shown here once", permissions=["view"]
+    )
     def resend(self, request, queryset):  # type: ignore[no-untyped-def]
         def issue(invitation: Invitation) -> None:
             renewed = invitation_resend(invitation=invitation, actor=request.user)

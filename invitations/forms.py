@@ -14,7 +14,8 @@ class InviteForm(forms.Form):
         # Offer only roles at or below the inviter's own; the service enforces the same rule.
         role_field: forms.ChoiceField = self.fields["role"]  # type: ignore[assignment]
         role_field.choices = [
-            (value, label) for value, label in Membership.Role.choices
+            (value, label)
+            for value, label in Membership.Role.choices
             if ROLE_RANK[Membership.Role(value)] >= rank
         ]
 

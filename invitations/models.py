@@ -69,8 +69,11 @@ class Invitation(FSMModelMixin, models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["expires_at"], name="invitations_pending_expiry_idx",
-                         condition=models.Q(state="pending")),
+            models.Index(
+                fields=["expires_at"],
+                name="invitations_pending_expiry_idx",
+                condition=models.Q(state="pending"),
+            ),
         ]
 
     def __str__(self) -> str:

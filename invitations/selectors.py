@@ -13,9 +13,7 @@ def invitation_get_by_token(*, token: str) -> Invitation | None:
     if not token_is_well_formed(token):
         return None
     invitation = (
-        Invitation.objects.select_related("tenant", "invited_by")
-        .filter(token_hash=token_hash(token))
-        .first()
+        Invitation.objects.select_related("tenant", "invited_by").filter(token_hash=token_hash(token)).first()
     )
     # The index lookup finds the row; the constant-time check is what accepts the token.
     if invitation is None or not token_matches(token, invitation.token_hash):
@@ -28,7 +26,8 @@ def invitation_pending_list(*, tenant: Tenant) -> list[dict[str, Any]]:
     rows = pending_cache_get(tenant=tenant)
     if rows is None:
         rows = [
-            dict(row) for row in Invitation.objects.filter(tenant=tenant, state=Invitation.State.PENDING)
+            dict(row)
+            for row in Invitation.objects.filter(tenant=tenant, state=Invitation.State.PENDING)
             .order_by("-created_at")
             .values("id", "email", "role", "invited_by__email", "created_at", "sent_at", "expires_at")
         ]

@@ -74,13 +74,20 @@ def _seat_check(*, tenant: Tenant, adding: int) -> None:
 
 def _audit(invitation: Invitation, action: str, actor: User | None, **data: object) -> None:
     with schema_context(invitation.tenant.schema_name):
-        audit_record(action=action, actor=actor, target=invitation.email,
-                     data={"invitation_id": invitation.pk, "role": invitation.role, **data})
+        audit_record(
+            action=action,
+            actor=actor,
+            target=invitation.email,
+            data={"invitation_id": invitation.pk, "role": invitation.role, **data},
+        )
 
 
 def _event(invitation: Invitation, name: str, **payload: object) -> None:
-    publish(name, {"invitation_id": invitation.pk, "tenant_id": invitation.tenant_id, **payload},
-            tenant_schema=invitation.tenant.schema_name)
+    publish(
+        name,
+        {"invitation_id": invitation.pk, "tenant_id": invitation.tenant_id, **payload},
+        tenant_schema=invitation.tenant.schema_name,
+    )
 
 
 def invitation_link(*, invitation: Invitation) -> str:
@@ -113,8 +120,9 @@ def invitation_create(*, tenant: Tenant, inviter: User, email: str, role: str) -
     if Membership.objects.filter(tenant=tenant, user__email__iexact=email).exists():
         raise InvitationError(f"{email} is already a member of {tenant.name}.", code="member")
     if Invitation.objects.filter(tenant=tenant, email__iexact=email, state=Invitation.State.PENDING).exists():
-        raise InvitationError(f"{email} already has a pending invitation; resend it instead.",
-                              code="duplicate")
+        raise InvitationError(
+            f"{email} already has a pending invitation; resend it instead.", code="duplicate"
+        )
     _seat_check(tenant=tenant, adding=1)
     now = timezone.now()
     invitation = Invitation(tenant=tenant, email=email, role=role, invited_by=inviter)
@@ -141,8 +149,9 @@ def invitation_resend(*, invitation: Invitation, actor: User) -> Invitation:
     now = timezone.now()
     wait = settings.INVITATION_RESEND_INTERVAL - (now - invitation.issued_at).total_seconds()
     if wait > 0:
-        raise InvitationError(f"This invitation was just sent; try again in {int(wait) + 1} seconds.",
-                              code="rate_limited")
+        raise InvitationError(
+            f"This invitation was just sent; try again in {int(wait) + 1} seconds.", code="rate_limited"
+        )
     _issue_token(invitation, now)
     invitation.save(update_fields=["token_salt", "token_hash", "issued_at", "expires_at", "reminder_sent_at"])
     _audit(invitation, "invitation.resent", actor)
@@ -182,14 +191,16 @@ def invitation_accept(
             )
     else:
         if User.objects.filter(email__iexact=invitation.email).exists():
-            raise InvitationError("An account with this email already exists: log in to accept.",
-                                  code="login_required")
+            raise InvitationError(
+                "An account with this email already exists: log in to accept.", code="login_required"
+            )
         try:
             with transaction.atomic():
                 user = _new_user(email=invitation.email, password=password, full_name=full_name)
         except IntegrityError as error:  # the address signed up on its own a moment ago
-            raise InvitationError("An account with this email already exists: log in to accept.",
-                                  code="login_required") from error
+            raise InvitationError(
+                "An account with this email already exists: log in to accept.", code="login_required"
+            ) from error
     if Membership.objects.filter(tenant=tenant, user=user).exists():
         raise InvitationError(f"You are already a member of {tenant.name}.", code="member")
     _lock_tenant(tenant)
@@ -200,8 +211,10 @@ def invitation_accept(
         with transaction.atomic():
             membership = membership_create(user=user, tenant=tenant, role=invitation.role)
     except (IntegrityError, ValidationError) as error:  # refused by the database or a racing join
-        raise InvitationError("We could not add you to the organization; nothing was changed. "
-                              "Please try again.", code="membership") from error
+        raise InvitationError(
+            "We could not add you to the organization; nothing was changed. Please try again.",
+            code="membership",
+        ) from error
     now = timezone.now()
     invitation.accept(at=now)
     invitation.decided_by = user
@@ -294,8 +307,10 @@ def invitations_expire_and_remind(*, limit: int = 500) -> dict[str, int]:
         except InvitationError:
             continue  # accepted, revoked or renewed meanwhile, or locked: the next run sees it
     due = pending.filter(
-        expires_at__gt=now, expires_at__lte=now + REMIND_BEFORE,
-        reminder_sent_at__isnull=True, issued_at__lte=now - REMIND_BEFORE,
+        expires_at__gt=now,
+        expires_at__lte=now + REMIND_BEFORE,
+        reminder_sent_at__isnull=True,
+        issued_at__lte=now - REMIND_BEFORE,
     ).order_by("expires_at")[:limit]
     for invitation in due:
         try:

@@ -51,23 +51,34 @@ def members(request: HttpRequest) -> HttpResponse:
             raise PermissionDenied("Only owners and admins can invite.")
         if form.is_valid():
             try:
-                invitation = invitation_create(tenant=tenant, inviter=request.user,  # type: ignore[arg-type]
-                                               email=form.cleaned_data["email"],
-                                               role=form.cleaned_data["role"])
+                invitation = invitation_create(
+                    tenant=tenant,
+                    inviter=request.user,  # type: ignore[arg-type]
+                    email=form.cleaned_data["email"],
+                    role=form.cleaned_data["role"],
+                )
             except InvitationError as error:
                 form.add_error("role" if error.code == "role" else "email", error.message)
             else:
                 # The link is shown this once; afterwards only the emailed copy exists.
                 link = invitation_link(invitation=invitation)
-                messages.success(request, f"Invitation sent to {invitation.email}. "
-                                          f"You can also share this link (shown once): {link}")
+                messages.success(
+                    request,
+                    f"Invitation sent to {invitation.email}. "
+                    f"You can also share this link (shown once): {link}",
+                )
                 return redirect("members")
-    return render(request, "invitations/members.html", {
-        "membership": membership,
-        "members": membership_list_for_tenant(tenant=tenant),
-        "pending": invitation_pending_list(tenant=tenant),
-        "form": form,
-    }, status=400 if form.errors else 200)
+    return render(
+        request,
+        "invitations/members.html",
+        {
+            "membership": membership,
+            "members": membership_list_for_tenant(tenant=tenant),
+            "pending": invitation_pending_list(tenant=tenant),
+            "form": form,
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 def _tenant_invitation(request: HttpRequest, invitation_id: int) -> tuple[Invitation, User]:
@@ -86,8 +97,9 @@ def resend(request: HttpRequest, invitation_id: int) -> HttpResponse:
     except InvitationError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, f"Invitation sent again to {invitation.email}; "
-                                  "the earlier link no longer works.")
+        messages.success(
+            request, f"Invitation sent again to {invitation.email}; the earlier link no longer works."
+        )
     return redirect("members")
 
 
@@ -154,8 +166,10 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
 
 def _invitation_view_state(found: Invitation, user: User, path: str) -> dict[str, object]:
     closed = found.closed_message(timezone.now())
-    state: dict[str, object] = {"closed": closed, "tenant_home": tenant_url(
-        found.tenant.domains.get(is_primary=True).domain, "/")}
+    state: dict[str, object] = {
+        "closed": closed,
+        "tenant_home": tenant_url(found.tenant.domains.get(is_primary=True).domain, "/"),
+    }
     if closed:
         return state
     if user.is_authenticated:

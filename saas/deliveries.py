@@ -96,9 +96,7 @@ def delivery_enqueue(task: Task, *, key: str, tenant_schema: str = "public", **k
 
 def _send(delivery: TaskDelivery) -> None:
     with schema_context(delivery.tenant_schema):  # tenant-schemas-celery stamps this schema
-        app.tasks[delivery.task_name].apply_async(
-            kwargs={"delivery_id": delivery.id, **delivery.task_kwargs}
-        )
+        app.tasks[delivery.task_name].apply_async(kwargs={"delivery_id": delivery.id, **delivery.task_kwargs})
 
 
 @contextmanager

@@ -56,9 +56,8 @@ def publish(name: str, payload: dict[str, Any], *, tenant_schema: str | None = N
         raise ValueError(f"Unknown event {name!r}: declare it in saas/signals.py")
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("publish() must run inside the transaction of the change it reports")
-    event = OutboxEvent.objects.create(
-        name=name, payload=payload, tenant_schema=tenant_schema or connection.schema_name
-    )
+    schema: str = tenant_schema or connection.schema_name  # type: ignore[attr-defined]
+    event = OutboxEvent.objects.create(name=name, payload=payload, tenant_schema=schema)
     event_id = event.id
     transaction.on_commit(lambda: outbox_dispatch(event_id=event_id), robust=True)
     return event
@@ -93,11 +92,13 @@ def outbox_dispatch(*, event_id: Any) -> bool:
         rows = OutboxEvent.objects.filter(id=event_id)
         if errors:
             rows.update(last_error="\n".join(errors)[:4000], locked_until=None)
-            logger.warning("outbox event not dispatched", event_name=event.name,
-                           event_id=str(event.id), errors=errors)
+            logger.warning(
+                "outbox event not dispatched", event_name=event.name, event_id=str(event.id), errors=errors
+            )
             return False
-        rows.update(state=OutboxEvent.State.DISPATCHED, dispatched_at=timezone.now(),
-                    locked_until=None, last_error="")
+        rows.update(
+            state=OutboxEvent.State.DISPATCHED, dispatched_at=timezone.now(), locked_until=None, last_error=""
+        )
     return True
 
 

@@ -31,13 +31,19 @@ invitation_expired = Signal()
 """A pending invitation passed its expiry date: payload invitation_id, tenant_id."""
 
 member_joined = Signal()
-"""A person joined an organization by accepting an invitation: payload user_id, tenant_id, role, invitation_id."""
+"""A person joined an organization by accepting an invitation.
+
+Payload: user_id, tenant_id, role, invitation_id.
+"""
 
 stripe_event_received = Signal()
 """A verified Stripe webhook was stored in the inbox: payload webhook_event_id, stripe_event_id."""
 
 plan_changed = Signal()
-"""A tenant's plan or billing status really changed: payload tenant_id, old_plan, new_plan, old_status, new_status."""
+"""A tenant's plan or billing status really changed.
+
+Payload: tenant_id, old_plan, new_plan, old_status, new_status.
+"""
 
 EVENTS: dict[str, Signal] = {
     "user.signed_up": user_signed_up,

@@ -47,17 +47,17 @@ class TenantResolutionMiddleware:
             return unknown_host_response(request, request.META.get("HTTP_HOST", ""))
 
         if hostname in self.public_hosts:
-            connection.set_schema_to_public()
+            connection.set_schema_to_public()  # type: ignore[attr-defined]
             request.tenant = None  # type: ignore[attr-defined]
             request.urlconf = settings.PUBLIC_SCHEMA_URLCONF  # type: ignore[attr-defined]
         else:
             tenant = resolver.resolve(hostname)
             if tenant is None:
-                connection.set_schema_to_public()
+                connection.set_schema_to_public()  # type: ignore[attr-defined]
                 return unknown_host_response(request, hostname)
-            connection.set_tenant(tenant)
+            connection.set_tenant(tenant)  # type: ignore[attr-defined]
             request.tenant = tenant  # type: ignore[attr-defined]
             request.urlconf = settings.ROOT_URLCONF  # type: ignore[attr-defined]
         set_urlconf(request.urlconf)  # type: ignore[attr-defined]
-        bind_request_context(tenant=connection.schema_name)
+        bind_request_context(tenant=connection.schema_name)  # type: ignore[attr-defined]
         return self.get_response(request)

@@ -15,6 +15,7 @@ class Tenant(TenantMixin):
         validators=[validate_slug],
         error_messages={"unique": "This subdomain is already taken."},
     )
+
     class PlanStatus(models.TextChoices):
         ACTIVE = "active", "Active"
         PAST_DUE = "past_due", "Past due"

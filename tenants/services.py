@@ -45,8 +45,7 @@ def tenant_provision(
     if custom_domain:
         domain_create(tenant=tenant, domain=custom_domain, is_primary=False)
     with schema_context(tenant.schema_name):
-        audit_record(action="tenant.provisioned", actor=actor, target=tenant.slug,
-                     data={"name": tenant.name})
+        audit_record(action="tenant.provisioned", actor=actor, target=tenant.slug, data={"name": tenant.name})
     return tenant
 
 
@@ -70,4 +69,3 @@ def domain_create(*, tenant: Tenant, domain: str, is_primary: bool = False) -> D
     except IntegrityError as error:
         raise ValidationError({"domain": f"The domain {host} is already in use."}) from error
     return record
-

@@ -24,9 +24,7 @@ def validate_slug(value: str) -> None:
     if not value:
         raise ValidationError("Enter a subdomain.", code="required")
     if len(value) > SLUG_MAX_LENGTH:
-        raise ValidationError(
-            f"Use at most {SLUG_MAX_LENGTH} characters.", code="max_length"
-        )
+        raise ValidationError(f"Use at most {SLUG_MAX_LENGTH} characters.", code="max_length")
     if not SLUG_PATTERN.match(value):
         raise ValidationError(
             "Use lowercase letters, digits and hyphens; start and end with a letter or digit.",

@@ -21,10 +21,10 @@ def _fresh_tenant_state():
     per-process cache never runs for the tenants they made.
     """
     resolver.clear()
-    connection.set_schema_to_public()
+    connection.set_schema_to_public()  # type: ignore[attr-defined]
     yield
     resolver.clear()
-    connection.set_schema_to_public()
+    connection.set_schema_to_public()  # type: ignore[attr-defined]
 
 
 @pytest.fixture

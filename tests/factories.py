@@ -5,7 +5,12 @@ from accounts.models import User
 DEFAULT_PASSWORD = "correct-horse-battery-staple-42"
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+def _save_user(obj: User, create: bool, extracted: object, **kwargs: object) -> None:
+    if create:
+        obj.save()
+
+
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         skip_postgeneration_save = True
@@ -13,8 +18,4 @@ class UserFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"person{n}@example.com")
     full_name = factory.Faker("name")
     password = factory.PostGenerationMethodCall("set_password", DEFAULT_PASSWORD)
-
-    @factory.post_generation
-    def _save(obj, create, extracted, **kwargs):  # type: ignore[no-untyped-def]
-        if create:
-            obj.save()
+    _save = factory.post_generation(_save_user)

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django_tenants.utils import schema_context
 from djstripe.models import Customer as DjstripeCustomer
+from stripe.params import CustomerCreateParams
 
 from accounts.models import User
 from activity.services import audit_record
@@ -32,16 +33,18 @@ def customer_ensure(*, tenant: Tenant) -> str:
     tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
     if tenant.stripe_customer_id:
         return tenant.stripe_customer_id
-    customer = stripe_client().v1.customers.create(
-        params={
-            "email": tenant.email or None,
-            "name": tenant.name,
-            "metadata": {
-                "tenant_id": str(tenant.pk),
-                "tenant_slug": tenant.slug,
-                "djstripe_subscriber": str(tenant.pk),
-            },
+    params: CustomerCreateParams = {
+        "name": tenant.name,
+        "metadata": {
+            "tenant_id": str(tenant.pk),
+            "tenant_slug": tenant.slug,
+            "djstripe_subscriber": str(tenant.pk),
         },
+    }
+    if tenant.email:  # the client leaves out a None value, so no email means none sent
+        params["email"] = tenant.email
+    customer = stripe_client().v1.customers.create(
+        params=params,
         options={"idempotency_key": f"tenant-{tenant.pk}-customer"},
     )
     tenant.stripe_customer_id = customer.id

@@ -136,7 +136,7 @@ class FakeStripe:
 
     # --- state changes (also used directly by tests) -------------------------------------
     def customer_create(self, params: dict[str, Any]) -> dict:
-        customer = {
+        customer: dict[str, Any] = {
             "id": _new_id("cus"),
             "object": "customer",
             "email": params.get("email"),

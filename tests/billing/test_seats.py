@@ -39,8 +39,9 @@ def test_pro_plan_and_bought_seats_raise_the_limit(tenant, member_of):
 
 @override_settings(STRIPE_PRICE_PRO="price_pro_x", STRIPE_PRICE_BUSINESS="price_biz_x")
 def test_prices_map_to_plans_through_settings():
-    assert plan_for_price("price_pro_x").code == "pro"
-    assert plan_for_price("price_biz_x").code == "business"
+    pro, business = plan_for_price("price_pro_x"), plan_for_price("price_biz_x")
+    assert pro is not None and pro.code == "pro"
+    assert business is not None and business.code == "business"
     assert plan_for_price("price_unknown") is None
     assert plan_for_price("") is None
 

@@ -36,15 +36,17 @@ def test_invitation_from_members_page_to_new_members_dashboard(
 
     # The owner logs in on the public host and is handed off to the organization.
     browser_client.get(f"{public}/login/")
-    landing = browser_client.post(f"{public}/login/", {"login": "owner@example.com",
-                                                       "password": OWNER_PASSWORD})
+    landing = browser_client.post(
+        f"{public}/login/", {"login": "owner@example.com", "password": OWNER_PASSWORD}
+    )
     assert landing.status_code == 200, browser_client.history
     assert urlsplit(landing.url).hostname == f"{slug}.localhost"
 
     # Invite from the members page.
     assert browser_client.get(f"{tenant_base}/members/").status_code == 200
-    invited = browser_client.post(f"{tenant_base}/members/", {"email": "Newcomer@Example.com",
-                                                              "role": "member"})
+    invited = browser_client.post(
+        f"{tenant_base}/members/", {"email": "Newcomer@Example.com", "role": "member"}
+    )
     assert invited.status_code == 200, browser_client.history
     assert "Invitation sent to newcomer@example.com" in invited.text
 
@@ -53,7 +55,9 @@ def test_invitation_from_members_page_to_new_members_dashboard(
     assert message["To"] == "newcomer@example.com"
     assert "Acme Invites" in message["Subject"]
     body = message.get_body(preferencelist=("plain",)).get_content()
-    link = re.search(r"http://\S+/invitations/[A-Za-z0-9_-]{43}/", body).group(0)
+    found = re.search(r"http://\S+/invitations/[A-Za-z0-9_-]{43}/", body)
+    assert found is not None, body
+    link = found.group(0)
     assert urlsplit(link).netloc == urlsplit(public).netloc  # the public host, right port
 
     # The newcomer opens the link in their own browser and creates an account from it.
@@ -63,8 +67,9 @@ def test_invitation_from_members_page_to_new_members_dashboard(
     assert "Acme Invites" in page.text and "Olive Owner" in page.text
     weak = newcomer.post(link, {"action": "signup", "password": "123"})
     assert weak.status_code == 400 and "errorlist" in weak.text
-    dashboard = newcomer.post(link, {"action": "signup", "password": NEW_PASSWORD,
-                                     "full_name": "Nina Newcomer"})
+    dashboard = newcomer.post(
+        link, {"action": "signup", "password": NEW_PASSWORD, "full_name": "Nina Newcomer"}
+    )
     assert dashboard.status_code == 200, newcomer.history
     assert urlsplit(dashboard.url).hostname == f"{slug}.localhost"
     assert urlsplit(dashboard.url).path == "/"
@@ -93,8 +98,13 @@ def test_invitation_in_a_real_browser(e2e_env, asgi_server, celery_worker, smtp_
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"],
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
         )
         try:
             admin_page = browser.new_context().new_page()
@@ -113,7 +123,10 @@ def test_invitation_in_a_real_browser(e2e_env, asgi_server, celery_worker, smtp_
 
             [message] = smtp_server.wait_for(1, timeout=30)
             body = message.get_body(preferencelist=("plain",)).get_content()
-            link = re.search(r"http://\S+/invitations/[A-Za-z0-9_-]{43}/", body).group(0)
+            found = re.search(r"http://\S+/invitations/[A-Za-z0-9_-]{43}/", body)
+            assert found is not None, body
+            link = found.group(0)
+
             # The worker recorded the send and cleared the cached list the web process reads.
             # (The SMTP server can see the message a moment before the worker commits.)
             def shows_sent() -> bool:

@@ -76,13 +76,13 @@ def committed_org(transactional_db):
         return tenant
 
     yield make
-    connection.set_schema_to_public()
+    connection.set_schema_to_public()  # type: ignore[attr-defined]
     with connection.cursor() as cursor:
         for tenant in made:
             cursor.execute(f'DROP SCHEMA IF EXISTS "{tenant.schema_name}" CASCADE')
 
 
 def make_owner(tenant: Tenant, email: str = "owner@example.com"):
-    user = UserFactory(email=email)
+    user = UserFactory.create(email=email)
     membership_create(user=user, tenant=tenant, role="owner")
     return user

@@ -28,10 +28,14 @@ def test_a_refused_membership_insert_rolls_everything_back(invite, org, django_c
     # constraint that no existing row violates but every new "member" row does.
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # ALTER TABLE refuses pending FK checks
-        cursor.execute("ALTER TABLE public.accounts_membership ADD CONSTRAINT test_refuse_members "
-                       "CHECK (role <> 'member') NOT VALID")
-    with django_capture_on_commit_callbacks(execute=True) as callbacks, \
-            pytest.raises(InvitationError, match="could not add you"):
+        cursor.execute(
+            "ALTER TABLE public.accounts_membership ADD CONSTRAINT test_refuse_members "
+            "CHECK (role <> 'member') NOT VALID"
+        )
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(InvitationError, match="could not add you"),
+    ):
         invitation_accept(invitation=invitation, password=PASSWORD, full_name="New Person")
     assert callbacks == []  # no email, event or cache clear escaped
     invitation.refresh_from_db()

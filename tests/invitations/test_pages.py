@@ -126,8 +126,9 @@ def test_another_tenants_invitation_is_not_found(org_client, admin, make_tenant,
 
 
 @pytest.mark.parametrize("size", [1, 4])  # 1 + 4 members + 4 invitations fit the Pro plan
-def test_members_page_query_count_does_not_grow(org_client, owner, org, member_of, invite, size,
-                                                django_assert_num_queries):
+def test_members_page_query_count_does_not_grow(
+    org_client, owner, org, member_of, invite, size, django_assert_num_queries
+):
     for index in range(size):
         member_of(org)
         invite(email=f"pending{index}@example.com")
@@ -170,8 +171,9 @@ def test_newcomer_signs_up_from_the_link_and_lands_on_the_dashboard(public_clien
     assert response.context["signup_form"].errors["password"]
     assert not User.objects.filter(email="new.person@example.com").exists()
 
-    response = public_client.post(f"/invitations/{token}/",
-                                  {"action": "signup", "password": PASSWORD, "full_name": "New Person"})
+    response = public_client.post(
+        f"/invitations/{token}/", {"action": "signup", "password": PASSWORD, "full_name": "New Person"}
+    )
     assert response.status_code == 302
     landing = urlsplit(response["Location"])
     assert landing.hostname == host_of(org)
@@ -195,7 +197,7 @@ def test_logged_out_with_an_existing_account_is_asked_to_log_in(public_client, i
 
 
 def test_signed_in_invitee_accepts(public_client, invite, org):
-    person = UserFactory(email="new.person@example.com")
+    person = UserFactory.create(email="new.person@example.com")
     _, token = invite(email="NEW.Person@example.com", role="admin")
     client = logged_in(public_client, person)
     assert "Accept" in text(client.get(f"/invitations/{token}/"))
@@ -208,8 +210,9 @@ def test_signed_in_as_someone_else_gets_a_clear_message_and_a_switch(public_clie
     _, token = invite()
     client = logged_in(public_client, UserFactory(email="someone.else@example.com"))
     body = text(client.get(f"/invitations/{token}/"))
-    assert ("This invitation is for new.person@example.com, "
-            "but you are signed in as someone.else@example.com") in body
+    assert (
+        "This invitation is for new.person@example.com, but you are signed in as someone.else@example.com"
+    ) in body
     assert "Switch account" in body
     response = client.post(f"/invitations/{token}/", {"action": "accept"})
     assert response.status_code == 400
@@ -247,8 +250,11 @@ def test_closed_invitations_show_why_and_refuse_to_accept(public_client, invite,
 
             invitation_expire(invitation=invitation)
     expected = {
-        "accepted": "already been used", "declined": "was declined",
-        "revoked": "withdrawn by the organization", "expired": "has expired", "past_due": "has expired",
+        "accepted": "already been used",
+        "declined": "was declined",
+        "revoked": "withdrawn by the organization",
+        "expired": "has expired",
+        "past_due": "has expired",
     }[closed_by]
     assert expected in text(public_client.get(f"/invitations/{token}/"))
     response = public_client.post(f"/invitations/{token}/", {"action": "signup", "password": PASSWORD})
@@ -256,7 +262,8 @@ def test_closed_invitations_show_why_and_refuse_to_accept(public_client, invite,
     response = public_client.post(f"/invitations/{token}/", {"action": "decline"})
     assert response.status_code == 409 and expected in text(response)
     assert Membership.objects.filter(user__email="new.person@example.com").count() == (
-        1 if closed_by == "accepted" else 0)
+        1 if closed_by == "accepted" else 0
+    )
 
 
 # --- admin ------------------------------------------------------------------------------------
@@ -281,8 +288,9 @@ def test_admin_lists_with_state_filter_and_runs_transitions_through_services(sta
     assert f"{settings.SAAS_SCHEME}://{settings.SAAS_BASE_DOMAIN}" in text(response)
     assert "/invitations/" in text(response)
 
-    response = staff_client.post(url, {"action": "revoke", "_selected_action": [pending.pk, closed.pk]},
-                                 follow=True)
+    response = staff_client.post(
+        url, {"action": "revoke", "_selected_action": [pending.pk, closed.pk]}, follow=True
+    )
     body = text(response)
     assert "1 invitation(s) revoked." in body
     assert "closed@example.com: this invitation was declined." in body.lower()
@@ -293,14 +301,16 @@ def test_public_host_setting_is_the_link_host(invite):
     from invitations.services import invitation_link
 
     invitation, token = invite()
-    assert invitation_link(invitation=invitation).endswith(f"{settings.SAAS_BASE_DOMAIN}:"
-                                                           f"{settings.SAAS_PUBLIC_PORT}/invitations/{token}/")
+    assert invitation_link(invitation=invitation).endswith(
+        f"{settings.SAAS_BASE_DOMAIN}:{settings.SAAS_PUBLIC_PORT}/invitations/{token}/"
+    )
 
 
 def test_the_dashboard_links_to_the_members_page(org_client, admin, plain_member):
     assert "Invite and manage members" in text(logged_in(org_client, admin).get("/"))
-    assert 'href="/members/"' in text(logged_in(Client(HTTP_HOST=org_client.defaults["HTTP_HOST"]),
-                                                plain_member).get("/"))
+    assert 'href="/members/"' in text(
+        logged_in(Client(HTTP_HOST=org_client.defaults["HTTP_HOST"]), plain_member).get("/")
+    )
 
 
 def test_existing_account_logs_in_from_the_link_and_accepts(public_client, invite, org):
@@ -309,8 +319,9 @@ def test_existing_account_logs_in_from_the_link_and_accepts(public_client, invit
     UserFactory(email="new.person@example.com")
     _, token = invite()
     login_url = f"/login/?next=/invitations/{token}/"
-    response = public_client.post(login_url, {"login": "NEW.person@example.com",
-                                              "password": DEFAULT_PASSWORD})
+    response = public_client.post(
+        login_url, {"login": "NEW.person@example.com", "password": DEFAULT_PASSWORD}
+    )
     assert response.status_code == 302 and response["Location"] == f"/invitations/{token}/"
     response = public_client.post(f"/invitations/{token}/", {"action": "accept"})
     assert response.status_code == 302 and host_of(org) in response["Location"]

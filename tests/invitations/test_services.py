@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -79,8 +80,14 @@ def test_declined_or_expired_invitation_can_be_followed_by_a_new_one(invite):
 
 def test_the_database_refuses_two_pending_invitations_for_one_address(invite, org):
     invitation, _ = invite()
-    duplicate = Invitation(tenant=org, email="NEW.PERSON@example.com", token_salt="x", token_hash="y",
-                           issued_at=timezone.now(), expires_at=timezone.now())
+    duplicate = Invitation(
+        tenant=org,
+        email="NEW.PERSON@example.com",
+        token_salt="x",
+        token_hash="y",
+        issued_at=timezone.now(),
+        expires_at=timezone.now(),
+    )
     with pytest.raises(Exception, match="invitations_pending_email_tenant_ci_unique"), transaction.atomic():
         duplicate.save()
 
@@ -146,7 +153,7 @@ def test_new_user_accepts_with_a_password(invite, org):
         {"invitation_id": invitation.pk, "tenant_id": org.pk, "user_id": user.pk, "role": "admin"}
     ]
     assert audit_actions(org)[-2:] == ["member.added", "invitation.accepted"]
-    assert user.emailaddress_set.get().verified
+    assert EmailAddress.objects.get(user=user).verified
 
 
 def test_weak_password_creates_nothing(invite):
@@ -160,7 +167,7 @@ def test_weak_password_creates_nothing(invite):
 
 
 def test_logged_in_user_accepts_despite_email_case(invite, org):
-    existing = UserFactory(email="new.person@example.com")
+    existing = UserFactory.create(email="new.person@example.com")
     invitation, _ = invite(email="New.Person@EXAMPLE.com")
     invitation_accept(invitation=invitation, user=existing)
     assert Membership.objects.filter(user=existing, tenant=org).exists()
@@ -178,7 +185,7 @@ def test_member_of_another_org_joins_this_one_too(invite, org, make_tenant, memb
 def test_someone_else_cannot_accept(invite):
     invitation, _ = invite()
     with pytest.raises(InvitationError, match="you are signed in as intruder@example.com"):
-        invitation_accept(invitation=invitation, user=UserFactory(email="intruder@example.com"))
+        invitation_accept(invitation=invitation, user=UserFactory.create(email="intruder@example.com"))
     invitation.refresh_from_db()
     assert invitation.state == Invitation.State.PENDING
 
@@ -249,8 +256,10 @@ def test_a_closed_invitation_refuses_every_transition(invite, owner, close):
 def test_past_due_but_not_yet_swept_invitation_cannot_be_accepted_or_declined(invite):
     invitation, _ = invite()
     make_past_due(invitation)
-    for attempt in (lambda: invitation_accept(invitation=invitation, password=PASSWORD),
-                    lambda: invitation_decline(invitation=invitation)):
+    for attempt in (
+        lambda: invitation_accept(invitation=invitation, password=PASSWORD),
+        lambda: invitation_decline(invitation=invitation),
+    ):
         with pytest.raises(InvitationError, match="has expired"):
             attempt()
     assert Invitation.objects.get().state == Invitation.State.PENDING
@@ -274,7 +283,7 @@ def test_transitions_cannot_be_bypassed_by_assigning_the_state(invite):
 def test_decline_by_someone_else_signed_in_is_refused(invite):
     invitation, _ = invite()
     with pytest.raises(InvitationError, match="signed in as"):
-        invitation_decline(invitation=invitation, user=UserFactory())
+        invitation_decline(invitation=invitation, user=UserFactory.create())
     invitation_decline(invitation=invitation)
     assert Invitation.objects.get().state == Invitation.State.DECLINED
     assert events("invitation.declined")
@@ -294,8 +303,10 @@ def test_resend_rotates_the_token_and_renews_the_expiry(invite, owner, settings)
     settings.INVITATION_RESEND_INTERVAL = 0
     invitation, old_token = invite()
     Invitation.objects.filter(pk=invitation.pk).update(
-        issued_at=timezone.now() - timedelta(days=3), expires_at=timezone.now() + timedelta(days=4),
-        reminder_sent_at=timezone.now())
+        issued_at=timezone.now() - timedelta(days=3),
+        expires_at=timezone.now() + timedelta(days=4),
+        reminder_sent_at=timezone.now(),
+    )
     renewed = invitation_resend(invitation=invitation, actor=owner)
     new_token = token_for_salt(renewed.token_salt)
     assert new_token != old_token
@@ -344,4 +355,3 @@ def test_a_token_from_another_secret_key_finds_nothing(invite, settings):
     assert token_for_salt(invitation.token_salt) != token
     # The stored hash still matches the token this environment issued, and nothing else.
     assert invitation_get_by_token(token=token_for_salt(invitation.token_salt)) is None
-

@@ -27,8 +27,9 @@ def test_beat_expires_overdue_invitations_and_reminds_once(invite):
     fresh, _ = invite(email="fresh@example.com")
     just_issued_short, _ = invite(email="short@example.com")
     Invitation.objects.filter(pk=overdue.pk).update(expires_at=now - timedelta(minutes=1))
-    Invitation.objects.filter(pk=due_soon.pk).update(issued_at=now - timedelta(days=6, hours=12),
-                                                     expires_at=now + timedelta(hours=12))
+    Invitation.objects.filter(pk=due_soon.pk).update(
+        issued_at=now - timedelta(days=6, hours=12), expires_at=now + timedelta(hours=12)
+    )
     # Expires within a day but was issued moments ago (a short expiry setting): no reminder.
     Invitation.objects.filter(pk=just_issued_short.pk).update(expires_at=now + timedelta(hours=12))
 
@@ -56,11 +57,14 @@ def smtp(settings):
 
 
 def run_delivery(invitation: Invitation, kind: str) -> TaskDelivery:
-    delivery = TaskDelivery.objects.create(key=f"test-{invitation.pk}-{kind}",
-                                           task_name=send_invitation_email.name,
-                                           tenant_schema=invitation.tenant.schema_name)
-    send_invitation_email.apply(kwargs={"delivery_id": delivery.pk, "invitation_id": invitation.pk,
-                                        "kind": kind})
+    delivery = TaskDelivery.objects.create(
+        key=f"test-{invitation.pk}-{kind}",
+        task_name=send_invitation_email.name,
+        tenant_schema=invitation.tenant.schema_name,
+    )
+    send_invitation_email.apply(
+        kwargs={"delivery_id": delivery.pk, "invitation_id": invitation.pk, "kind": kind}
+    )
     delivery.refresh_from_db()
     return delivery
 
@@ -74,12 +78,15 @@ def test_the_email_carries_a_working_link(invite, org, smtp, kind):
     assert message["To"] == "new.person@example.com"
     assert org.name in message["Subject"]
     body = message.get_body(preferencelist=("plain",)).get_content()
-    token = re.search(r"/invitations/([A-Za-z0-9_-]{43})/", body).group(1)
+    found = re.search(r"/invitations/([A-Za-z0-9_-]{43})/", body)
+    assert found is not None, body
+    token = found.group(1)
     assert invitation_get_by_token(token=token) == invitation
     assert Invitation.objects.get(pk=invitation.pk).sent_at is not None
 
-    send_invitation_email.apply(kwargs={"delivery_id": delivery.pk, "invitation_id": invitation.pk,
-                                        "kind": kind})
+    send_invitation_email.apply(
+        kwargs={"delivery_id": delivery.pk, "invitation_id": invitation.pk, "kind": kind}
+    )
     assert len(smtp.messages) == 1  # a redelivered task sends nothing twice
 
 
