@@ -4,7 +4,6 @@ Production is `SAAS_ENVIRONMENT=production`: there, secrets have no default and 
 one stops start-up with a message naming it.
 """
 
-import os
 from pathlib import Path
 
 import environ
@@ -47,8 +46,14 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"])
 CSRF_TRUSTED_ORIGINS = env.list(
     "CSRF_TRUSTED_ORIGINS",
     default=[f"{SAAS_SCHEME}://{SAAS_BASE_DOMAIN}", f"{SAAS_SCHEME}://*.{SAAS_BASE_DOMAIN}"]
-    + ([f"{SAAS_SCHEME}://*.{SAAS_BASE_DOMAIN}:{SAAS_PUBLIC_PORT}",
-        f"{SAAS_SCHEME}://{SAAS_BASE_DOMAIN}:{SAAS_PUBLIC_PORT}"] if SAAS_PUBLIC_PORT else []),
+    + (
+        [
+            f"{SAAS_SCHEME}://*.{SAAS_BASE_DOMAIN}:{SAAS_PUBLIC_PORT}",
+            f"{SAAS_SCHEME}://{SAAS_BASE_DOMAIN}:{SAAS_PUBLIC_PORT}",
+        ]
+        if SAAS_PUBLIC_PORT
+        else []
+    ),
 )
 
 # --- Applications ------------------------------------------------------------------------
@@ -132,11 +137,14 @@ DATABASES["default"]["ENGINE"] = "tenants.postgresql_backend"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 # Under ASGI each request's sync code may run in a fresh thread, and a persistent connection
 # per thread piles up until PostgreSQL refuses clients; DB_POOL_MAX_SIZE > 0 uses Django's
-# psycopg pool instead (connections are returned at the end of each request).
+# psycopg pool instead (connections are returned at the end of each request). The Procfile's
+# `web` role (and `make dev`) turn it on; Celery workers keep one persistent connection.
 if env.int("DB_POOL_MAX_SIZE", default=0) > 0:
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": 1, "max_size": env.int("DB_POOL_MAX_SIZE"), "timeout": 10,
+        "min_size": 1,
+        "max_size": env.int("DB_POOL_MAX_SIZE"),
+        "timeout": 10,
     }
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=False)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -150,6 +158,11 @@ CACHES = {
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
         "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="saas"),
+        # A Redis that stops answering must fail a request quickly, not hang it.
+        "OPTIONS": {
+            "socket_connect_timeout": env.float("REDIS_CONNECT_TIMEOUT_SECONDS", default=1.0),
+            "socket_timeout": env.float("REDIS_TIMEOUT_SECONDS", default=2.0),
+        },
     }
 }
 
@@ -220,6 +233,19 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     },
 }
 
+# Side effects (saas.deliveries.DeliveryTask): retry with exponential backoff and full
+# jitter, base and cap in seconds, then the delivery is recorded dead for staff to retry.
+TASK_RETRY_BACKOFF_SECONDS = env.int("TASK_RETRY_BACKOFF_SECONDS", default=2)
+TASK_RETRY_BACKOFF_MAX_SECONDS = env.int("TASK_RETRY_BACKOFF_MAX_SECONDS", default=300)
+TASK_MAX_RETRIES = env.int("TASK_MAX_RETRIES", default=8)
+# Outbox rows younger than this are left to the on-commit relay of the process that wrote them.
+OUTBOX_SWEEP_GRACE_SECONDS = env.float("OUTBOX_SWEEP_GRACE_SECONDS", default=10.0)
+
+# --- Outside parties told about sign-ups (each switched on by its variable) ---------------
+SLACK_WEBHOOK_URL = env.str("SLACK_WEBHOOK_URL", default="")
+ANALYTICS_URL = env.str("ANALYTICS_URL", default="")
+OUTBOUND_HTTP_TIMEOUT_SECONDS = env.float("OUTBOUND_HTTP_TIMEOUT_SECONDS", default=5.0)
+
 # --- Billing (Stripe) ---------------------------------------------------------------------
 # Billing is switched on by STRIPE_SECRET_KEY; use test keys (sk_test_...) outside production.
 # STRIPE_API_BASE points stripe-python at a stand-in (billing/stripe_fake.py) in dev and tests.
@@ -243,19 +269,6 @@ CELERY_BEAT_SCHEDULE["billing-past-due-downgrade"] = {
     "task": "billing.past_due_downgrade",
     "schedule": env.float("BILLING_PAST_DUE_SWEEP_SECONDS", default=3600.0),
 }
-
-# Side effects (saas.deliveries.DeliveryTask): retry with exponential backoff and full
-# jitter, base and cap in seconds, then the delivery is recorded dead for staff to retry.
-TASK_RETRY_BACKOFF_SECONDS = env.int("TASK_RETRY_BACKOFF_SECONDS", default=2)
-TASK_RETRY_BACKOFF_MAX_SECONDS = env.int("TASK_RETRY_BACKOFF_MAX_SECONDS", default=300)
-TASK_MAX_RETRIES = env.int("TASK_MAX_RETRIES", default=8)
-# Outbox rows younger than this are left to the on-commit relay of the process that wrote them.
-OUTBOX_SWEEP_GRACE_SECONDS = env.float("OUTBOX_SWEEP_GRACE_SECONDS", default=10.0)
-
-# --- Outside parties told about sign-ups (each switched on by its variable) ---------------
-SLACK_WEBHOOK_URL = env.str("SLACK_WEBHOOK_URL", default="")
-ANALYTICS_URL = env.str("ANALYTICS_URL", default="")
-OUTBOUND_HTTP_TIMEOUT_SECONDS = env.float("OUTBOUND_HTTP_TIMEOUT_SECONDS", default=5.0)
 
 # --- Invitations ---------------------------------------------------------------------------
 INVITATION_EXPIRY_DAYS = env.int("INVITATION_EXPIRY_DAYS", default=7)
@@ -309,11 +322,6 @@ from saas.observability import configure_logging  # noqa: E402
 
 configure_logging(level=LOG_LEVEL, fmt=LOG_FORMAT)
 
-# Tests run in parallel processes (pytest-xdist) that must not share Redis keys or queues.
-_xdist_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
-if ENVIRONMENT == "test" and _xdist_worker:
-    CACHES["default"]["KEY_PREFIX"] += f"-{_xdist_worker}"
-    CELERY_TASK_DEFAULT_QUEUE = f"celery-{_xdist_worker}"
 # Processes started by end-to-end tests are told which queue their test run uses.
 if env.str("CELERY_QUEUE", default=""):
     CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE")

@@ -124,7 +124,8 @@ def _processes(port: int, reload: bool) -> list[Child]:
         web += ["--reload", *(arg for path in _reload_dirs() for arg in ("--reload-dir", path))]
     celery = [sys.executable, "-m", "celery", "-A", "config"]
     return [
-        Child("web", web),
+        # As the Procfile's web role: pooled connections under ASGI (see DB_POOL_MAX_SIZE).
+        Child("web", web, env={"DB_POOL_MAX_SIZE": os.environ.get("DB_POOL_MAX_SIZE", "8")}),
         Child(
             "worker",
             [

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 class Child:
     name: str
     argv: list[str]
+    # Variables for this child only, on top of the supervisor's environment.
+    env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen | None = None
     reader: threading.Thread | None = field(default=None, repr=False)
 
@@ -59,7 +61,7 @@ class Supervisor:
             child.process = subprocess.Popen(  # noqa: S603 - our own fixed commands
                 child.argv,
                 cwd=self.cwd,
-                env=self.env,
+                env={**self.env, **child.env},
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,

@@ -405,7 +405,8 @@ class AsgiServer(ManagedProcess):
                 "--lifespan",
                 "off",
             ],
-            env,
+            # Pooled connections, as the Procfile's web role runs.
+            {**env, "DB_POOL_MAX_SIZE": "4"},
         )
 
     @property
