@@ -70,3 +70,20 @@ def public_client(db) -> Client:
 @pytest.fixture
 def tenant_client(tenant) -> Client:
     return Client(HTTP_HOST=host_of(tenant))
+
+
+@pytest.fixture
+def drop_new_tenant_schemas(transactional_db):
+    """transactional_db truncates tables but keeps schemas; drop the ones this test made."""
+
+    def schemas() -> set[str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\\_%%'")
+            return {row[0] for row in cursor.fetchall()}
+
+    before = schemas()
+    yield
+    connection.set_schema_to_public()  # type: ignore[attr-defined]
+    with connection.cursor() as cursor:
+        for name in sorted(schemas() - before):
+            cursor.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')

@@ -4,7 +4,6 @@ import uuid
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.test import Client
 
 from tests.conftest import host_of
@@ -42,23 +41,6 @@ def signup_data(unique_word: str, **overrides: str) -> dict[str, str]:
     }
     data.update(overrides)
     return data
-
-
-@pytest.fixture
-def drop_new_tenant_schemas(transactional_db):
-    """transactional_db truncates tables but keeps schemas; drop the ones this test made."""
-
-    def schemas() -> set[str]:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\\_%%'")
-            return {row[0] for row in cursor.fetchall()}
-
-    before = schemas()
-    yield
-    connection.set_schema_to_public()  # type: ignore[attr-defined]
-    with connection.cursor() as cursor:
-        for name in sorted(schemas() - before):
-            cursor.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
 
 
 __all__ = ["client_for", "host_of", "signup_data", "STRONG_PASSWORD"]

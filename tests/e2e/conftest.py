@@ -260,25 +260,8 @@ def e2e_queue() -> Iterator[str]:
 
 
 @pytest.fixture
-def _drop_new_tenant_schemas(transactional_db) -> Iterator[None]:
-    """transactional_db truncates tables but keeps schemas; drop the ones this test made."""
-
-    def schemas() -> set[str]:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\\_%%'")
-            return {row[0] for row in cursor.fetchall()}
-
-    before = schemas()
-    yield
-    connection.set_schema_to_public()  # type: ignore[attr-defined]
-    with connection.cursor() as cursor:
-        for name in sorted(schemas() - before):
-            cursor.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
-
-
-@pytest.fixture
 def e2e_env(
-    transactional_db, _drop_new_tenant_schemas, smtp_server, http_sink, e2e_queue, e2e_env_overrides
+    transactional_db, drop_new_tenant_schemas, smtp_server, http_sink, e2e_queue, e2e_env_overrides
 ) -> dict[str, str]:
     web_port = free_port()
     environment = {

@@ -4,7 +4,6 @@ Real processes: uvicorn serving config.asgi, a Celery worker, an aiosmtpd server
 request goes through uvicorn with the host a browser would send.
 """
 
-import os
 import re
 import uuid
 from urllib.parse import urlsplit
@@ -16,6 +15,7 @@ from accounts.services import membership_create
 from invitations.models import Invitation
 from tenants.models import Tenant
 from tenants.services import tenant_provision
+from tests.e2e.browser import chromium, requires_chromium
 from tests.e2e.conftest import BrowserClient, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -82,73 +82,55 @@ def test_invitation_from_members_page_to_new_members_dashboard(
     assert "already been used" in newcomer.get(link).text
 
 
-CHROMIUM = "/usr/bin/chromium"
-
-
-@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is missing (apt-get install chromium)")
+@requires_chromium
 def test_invitation_in_a_real_browser(e2e_env, asgi_server, celery_worker, smtp_server):
-    from playwright.sync_api import sync_playwright
-
     slug = f"inv{uuid.uuid4().hex[:8]}"
     tenant = tenant_provision(name="Browser Guild", slug=slug)
     Tenant.objects.filter(pk=tenant.pk).update(plan="pro")
     owner = User.objects.create_user("guild.owner@example.com", OWNER_PASSWORD, full_name="Gus Owner")
     membership_create(user=owner, tenant=tenant, role="owner")
     port = asgi_server.port
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        try:
-            admin_page = browser.new_context().new_page()
-            admin_page.set_default_timeout(20_000)
-            admin_page.goto(f"http://localhost:{port}/login/")
-            admin_page.fill("input[name=login]", "guild.owner@example.com")
-            admin_page.fill("input[name=password]", OWNER_PASSWORD)
-            admin_page.click("form button[type=submit]")
-            admin_page.wait_for_url(f"http://{slug}.localhost:{port}/")
-            admin_page.click("text=Invite and manage members")
-            admin_page.fill("#invite input[name=email]", "guild.newcomer@example.com")
-            admin_page.select_option("#invite select[name=role]", "admin")
-            admin_page.click("#invite button[type=submit]")
-            assert "Invitation sent to guild.newcomer@example.com" in admin_page.content()
-            assert "guild.newcomer@example.com" in admin_page.locator("#pending").inner_text()
+    with chromium() as browser:
+        admin_page = browser.new_context().new_page()
+        admin_page.set_default_timeout(20_000)
+        admin_page.goto(f"http://localhost:{port}/login/")
+        admin_page.fill("input[name=login]", "guild.owner@example.com")
+        admin_page.fill("input[name=password]", OWNER_PASSWORD)
+        admin_page.click("form button[type=submit]")
+        admin_page.wait_for_url(f"http://{slug}.localhost:{port}/")
+        admin_page.click("text=Invite and manage members")
+        admin_page.fill("#invite input[name=email]", "guild.newcomer@example.com")
+        admin_page.select_option("#invite select[name=role]", "admin")
+        admin_page.click("#invite button[type=submit]")
+        assert "Invitation sent to guild.newcomer@example.com" in admin_page.content()
+        assert "guild.newcomer@example.com" in admin_page.locator("#pending").inner_text()
 
-            [message] = smtp_server.wait_for(1, timeout=30)
-            body = message.get_body(preferencelist=("plain",)).get_content()
-            found = re.search(r"http://\S+/invitations/[A-Za-z0-9_-]{43}/", body)
-            assert found is not None, body
-            link = found.group(0)
+        [message] = smtp_server.wait_for(1, timeout=30)
+        body = message.get_body(preferencelist=("plain",)).get_content()
+        found = re.search(r"http://\S+/invitations/[A-Za-z0-9_-]{43}/", body)
+        assert found is not None, body
+        link = found.group(0)
 
-            # The worker recorded the send and cleared the cached list the web process reads.
-            # (The SMTP server can see the message a moment before the worker commits.)
-            def shows_sent() -> bool:
-                admin_page.reload()
-                return "sent 0\xa0minutes ago" in admin_page.locator("#pending").inner_text()
+        # The worker recorded the send and cleared the cached list the web process reads.
+        # (The SMTP server can see the message a moment before the worker commits.)
+        def shows_sent() -> bool:
+            admin_page.reload()
+            return "sent 0\xa0minutes ago" in admin_page.locator("#pending").inner_text()
 
-            wait_until(shows_sent, timeout=10, interval=0.2, message="'sent' on the members page")
+        wait_until(shows_sent, timeout=10, interval=0.2, message="'sent' on the members page")
 
-            newcomer = browser.new_context().new_page()  # another person: no shared cookies
-            newcomer.set_default_timeout(20_000)
-            newcomer.goto(link)
-            assert "Gus Owner" in newcomer.locator("#invitation").inner_text()
-            newcomer.fill("#signup input[name=full_name]", "Gina Guild")
-            newcomer.fill("#signup input[name=password]", NEW_PASSWORD)
-            newcomer.click("text=Accept and create account")
-            newcomer.wait_for_url(f"http://{slug}.localhost:{port}/")
-            assert newcomer.locator("h1").inner_text() == "Browser Guild"
-            assert "Your role: Admin" in newcomer.content()
+        newcomer = browser.new_context().new_page()  # another person: no shared cookies
+        newcomer.set_default_timeout(20_000)
+        newcomer.goto(link)
+        assert "Gus Owner" in newcomer.locator("#invitation").inner_text()
+        newcomer.fill("#signup input[name=full_name]", "Gina Guild")
+        newcomer.fill("#signup input[name=password]", NEW_PASSWORD)
+        newcomer.click("text=Accept and create account")
+        newcomer.wait_for_url(f"http://{slug}.localhost:{port}/")
+        assert newcomer.locator("h1").inner_text() == "Browser Guild"
+        assert "Your role: Admin" in newcomer.content()
 
-            # The owner's members page now lists the newcomer as a member, not as pending.
-            admin_page.goto(f"http://{slug}.localhost:{port}/members/")
-            assert "Gina Guild" in admin_page.content()
-            assert "No pending invitations." in admin_page.locator("#pending").inner_text()
-        finally:
-            browser.close()
+        # The owner's members page now lists the newcomer as a member, not as pending.
+        admin_page.goto(f"http://{slug}.localhost:{port}/members/")
+        assert "Gina Guild" in admin_page.content()
+        assert "No pending invitations." in admin_page.locator("#pending").inner_text()
