@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 
@@ -75,3 +76,12 @@ def plan_for_price(price_id: str) -> Plan | None:
 def plans_paid() -> list[Plan]:
     """The plans a tenant can buy, cheapest first."""
     return [plan for plan in PLANS.values() if plan.is_paid]
+
+
+def plan_change_news(payload: dict[str, Any]) -> str | None:
+    """What a `plan.changed` event tells owners: "payment_failed", "plan_changed" or nothing."""
+    if payload["new_status"] == "past_due" and payload["old_status"] != "past_due":
+        return "payment_failed"
+    if payload["new_plan"] != payload["old_plan"]:
+        return "plan_changed"
+    return None  # a status change with no news (e.g. back to active on the same plan)

@@ -8,6 +8,7 @@ from django.dispatch import receiver
 from django_tenants.utils import schema_context
 
 from accounts.models import Membership
+from billing.plans import plan_change_news
 from billing.tasks import plan_email_send, stripe_event_process
 from saas.deliveries import delivery_enqueue
 from saas.signals import plan_changed, stripe_event_received
@@ -26,12 +27,9 @@ def on_stripe_event_received(*, event_id: str, payload: dict[str, Any], tenant_s
 
 @receiver(plan_changed, dispatch_uid="billing.plan_changed_email")
 def on_plan_changed(*, event_id: str, payload: dict[str, Any], tenant_schema: str, **_: Any) -> None:
-    if payload["new_status"] == "past_due" and payload["old_status"] != "past_due":
-        template = "payment_failed"
-    elif payload["new_plan"] != payload["old_plan"]:
-        template = "plan_changed"
-    else:
-        return  # a status change with no news for owners (e.g. back to active on the same plan)
+    template = plan_change_news(payload)
+    if template is None:
+        return
     with schema_context("public"):
         owners = list(
             Membership.objects.filter(tenant_id=payload["tenant_id"], role=Membership.Role.OWNER).values_list(

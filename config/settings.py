@@ -80,6 +80,7 @@ SHARED_APPS = [
 ]
 TENANT_APPS = [
     "activity",
+    "notifications",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

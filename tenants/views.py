@@ -4,11 +4,12 @@ from django.shortcuts import render
 
 from accounts.selectors import membership_get, membership_list_for_tenant
 from activity.selectors import audit_recent
+from notifications.selectors import notification_recent
 from saas.hosts import public_url
 
 
 def dashboard(request: HttpRequest) -> HttpResponse:
-    """The organization's home: members, plan and recent activity. Members only."""
+    """The organization's home: members, plan, notifications and recent activity. Members only."""
     tenant = request.tenant  # type: ignore[attr-defined]
     membership = membership_get(user=request.user, tenant=tenant)  # type: ignore[arg-type]
     if membership is None:
@@ -22,5 +23,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "membership": membership,
             "members": membership_list_for_tenant(tenant=tenant),
             "activity": audit_recent(limit=10),
+            "notifications": list(notification_recent(user=request.user, limit=5)),  # type: ignore[arg-type]
         },
     )

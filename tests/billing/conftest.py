@@ -11,6 +11,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
+from billing.services import customer_ensure
 from billing.stripe_fake import FakeStripe, event_payload, webhook_signature_header
 from config.celery import app as celery_app
 
@@ -68,3 +69,25 @@ def stripe_event(event_type: str, obj: dict[str, Any], event_id: str | None = No
 @pytest.fixture
 def public_host() -> str:
     return settings.SAAS_BASE_DOMAIN
+
+
+@pytest.fixture
+def owner(tenant, member_of):
+    return member_of(tenant, role="owner")
+
+
+@pytest.fixture
+def customer(tenant, owner):
+    return customer_ensure(tenant=tenant)
+
+
+@pytest.fixture
+def deliver(public_client, django_capture_on_commit_callbacks):
+    """Post a signed event to the endpoint and run what its commit sets off (tasks run eagerly)."""
+
+    def deliver(payload: str) -> None:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = post_event(public_client, payload)
+        assert response.status_code == 200, response.content
+
+    return deliver

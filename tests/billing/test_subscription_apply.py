@@ -12,32 +12,10 @@ from activity.models import AuditEvent
 from billing.models import WebhookEvent
 from billing.services import customer_ensure, past_due_downgrade, subscription_apply
 from saas.models import OutboxEvent
-from tests.billing.conftest import post_event, stripe_event
+from tests.billing.conftest import stripe_event
 from tests.conftest import host_of
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("stripe_settings", "eager_tasks")]
-
-
-@pytest.fixture
-def owner(tenant, member_of):
-    return member_of(tenant, role="owner")
-
-
-@pytest.fixture
-def customer(tenant, owner):
-    return customer_ensure(tenant=tenant)
-
-
-@pytest.fixture
-def deliver(public_client, django_capture_on_commit_callbacks):
-    """Post a signed event to the endpoint and run what its commit sets off (tasks run eagerly)."""
-
-    def deliver(payload: str) -> None:
-        with django_capture_on_commit_callbacks(execute=True):
-            response = post_event(public_client, payload)
-        assert response.status_code == 200, response.content
-
-    return deliver
 
 
 def plan_audits(tenant):

@@ -167,8 +167,9 @@ def test_unknown_hosts_are_remembered_too(
 
 
 # What the dashboard itself reads for a member: user, membership, the organization switcher
-# (memberships + their domains), the member list and recent activity. Routing adds nothing.
-DASHBOARD_QUERIES = 6
+# (memberships + their domains), the member list, notifications and recent activity.
+# Routing adds nothing.
+DASHBOARD_QUERIES = 7
 
 
 def test_warm_dashboard_spends_queries_on_its_own_data_only(

@@ -1,0 +1,11 @@
+from django.db.models import Count, Q, QuerySet, Window
+
+from accounts.models import User
+from notifications.models import Notification
+
+
+def notification_recent(*, user: User, limit: int = 5) -> QuerySet[Notification]:
+    """A person's newest notifications, each carrying `unread_total` (all unread), in one query."""
+    return Notification.objects.filter(user_id=user.pk).annotate(
+        unread_total=Window(Count("id", filter=Q(read_at__isnull=True)))
+    )[:limit]

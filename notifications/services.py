@@ -1,0 +1,27 @@
+"""Writes for notifications; they run in the tenant's schema."""
+
+from django.db import connection, transaction
+
+from accounts.models import Membership
+from notifications.models import Notification
+
+
+@transaction.atomic
+def notification_create_for_admins(
+    *, tenant_id: int, event_id: str, kind: str, title: str, url: str = ""
+) -> int:
+    """Tell a tenant's owners and admins about an event, once per person; returns how many are new."""
+    if connection.schema_name == "public":  # type: ignore[attr-defined]
+        raise RuntimeError("notifications live in a tenant schema")
+    admin_ids = Membership.objects.filter(
+        tenant_id=tenant_id, role__in=[Membership.Role.OWNER, Membership.Role.ADMIN]
+    ).values_list("user_id", flat=True)
+    before = Notification.objects.filter(event_id=event_id).count()
+    Notification.objects.bulk_create(
+        [
+            Notification(user_id=user_id, event_id=event_id, kind=kind, title=title, url=url)
+            for user_id in admin_ids
+        ],
+        ignore_conflicts=True,
+    )
+    return Notification.objects.filter(event_id=event_id).count() - before
