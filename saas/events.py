@@ -25,9 +25,6 @@ from saas.signals import EVENTS
 
 logger = structlog.get_logger(__name__)
 
-# Rows younger than this are left to the on-commit relay of the process that wrote them
-# (settings.OUTBOX_SWEEP_GRACE_SECONDS; 10 s by default).
-SWEEP_GRACE = timedelta(seconds=10)
 # How long a dispatcher may hold an event before another may take it over.
 DISPATCH_LEASE = timedelta(seconds=60)
 
@@ -105,7 +102,8 @@ def outbox_dispatch(*, event_id: Any) -> bool:
 def outbox_sweep(*, limit: int = 500) -> int:
     """Dispatch events left pending (broker down at commit, process killed); returns how many."""
     now = timezone.now()
-    grace = timedelta(seconds=getattr(settings, "OUTBOX_SWEEP_GRACE_SECONDS", SWEEP_GRACE.total_seconds()))
+    # Younger rows are left to the on-commit relay of the process that wrote them.
+    grace = timedelta(seconds=settings.OUTBOX_SWEEP_GRACE_SECONDS)
     with schema_context("public"):
         pending = list(
             OutboxEvent.objects.filter(state=OutboxEvent.State.PENDING, created_at__lt=now - grace)

@@ -55,19 +55,8 @@ class TenantResolver:
 
     @staticmethod
     def _load(hostname: str) -> Tenant | None:
-        domain = (
-            Domain.objects.select_related("tenant")
-            .filter(domain=hostname)
-            .only(
-                "domain",
-                "tenant__id",
-                "tenant__name",
-                "tenant__slug",
-                "tenant__schema_name",
-                "tenant__plan",
-            )
-            .first()
-        )
+        # The whole tenant row: a deferred field would cost a hidden query on first use.
+        domain = Domain.objects.select_related("tenant").filter(domain=hostname).first()
         return domain.tenant if domain else None
 
     def _drop_if_stale(self) -> None:
@@ -105,7 +94,6 @@ resolver = TenantResolver()
 
 def resolution_invalidate() -> None:
     """Forget cached host mappings here and, within seconds, in every other process."""
-    resolver.clear()
     generation: int | None = None
     try:
         with schema_context("public"):

@@ -1,4 +1,5 @@
 import itertools
+from collections.abc import Iterator
 
 import pytest
 from django.conf import settings
@@ -6,6 +7,7 @@ from django.db import connection
 from django.test import Client
 
 from accounts.services import membership_create
+from billing.stripe_fake import FakeStripe
 from tenants.resolution import resolver
 from tenants.services import tenant_provision
 from tests.factories import UserFactory
@@ -87,3 +89,11 @@ def drop_new_tenant_schemas(transactional_db):
     with connection.cursor() as cursor:
         for name in sorted(schemas() - before):
             cursor.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+
+@pytest.fixture
+def stripe_fake() -> Iterator[FakeStripe]:
+    """The Stripe API stand-in on a loopback port (a real HTTP server)."""
+    fake = FakeStripe().start()
+    yield fake
+    fake.stop()

@@ -12,18 +12,10 @@ from django.conf import settings
 from django.test import Client
 
 from billing.services import customer_ensure
-from billing.stripe_fake import FakeStripe, event_payload, webhook_signature_header
+from billing.stripe_fake import event_payload, webhook_signature_header
 from config.celery import app as celery_app
 
 WEBHOOK_SECRET = "whsec_test_secret"
-
-
-@pytest.fixture
-def stripe_fake() -> Iterator[FakeStripe]:
-    """The Stripe API stand-in on a loopback port (a real HTTP server)."""
-    fake = FakeStripe().start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture

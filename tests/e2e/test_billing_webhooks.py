@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 import requests
@@ -15,7 +14,7 @@ from django_tenants.utils import schema_context
 from activity.models import AuditEvent
 from billing.models import WebhookEvent
 from billing.services import customer_ensure
-from billing.stripe_fake import FakeStripe, event_payload, webhook_signature_header
+from billing.stripe_fake import event_payload, webhook_signature_header
 from saas.models import TaskDelivery
 from tenants.models import Tenant
 from tests.e2e.conftest import wait_until
@@ -23,13 +22,6 @@ from tests.e2e.conftest import wait_until
 pytestmark = pytest.mark.e2e
 
 WEBHOOK_SECRET = "whsec_e2e"
-
-
-@pytest.fixture
-def stripe_fake() -> Iterator[FakeStripe]:
-    fake = FakeStripe().start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture

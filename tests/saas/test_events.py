@@ -1,8 +1,11 @@
+from datetime import timedelta
+
 import pytest
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from saas.events import SWEEP_GRACE, outbox_sweep, publish
+from saas.events import outbox_sweep, publish
 from saas.models import OutboxEvent
 from saas.signals import user_signed_up
 
@@ -81,7 +84,9 @@ def test_failing_receiver_keeps_event_pending_for_the_sweeper(
     assert len(heard) == 1  # the other receiver still ran
 
     assert outbox_sweep() == 0  # too young: left to the relay of the process that wrote it
-    OutboxEvent.objects.filter(id=event.id).update(created_at=timezone.now() - SWEEP_GRACE * 2)
+    OutboxEvent.objects.filter(id=event.id).update(
+        created_at=timezone.now() - timedelta(seconds=2 * settings.OUTBOX_SWEEP_GRACE_SECONDS)
+    )
     assert outbox_sweep() == 0  # still failing
     failing_receiver["fail"] = False
     assert outbox_sweep() == 1
