@@ -104,7 +104,15 @@ class Membership(models.Model):
 
     @property
     def is_admin(self) -> bool:
-        return self.role in (self.Role.OWNER, self.Role.ADMIN)
+        return self.has_role(self.Role.ADMIN)
+
+    def has_role(self, role: str) -> bool:
+        """True if this member's role is `role` or above it (owner > admin > member)."""
+        return ROLE_RANK[self.Role(self.role)] <= ROLE_RANK[self.Role(role)]
+
+
+# Lower rank = more power; nobody may hand out a role above their own.
+ROLE_RANK = {Membership.Role.OWNER: 0, Membership.Role.ADMIN: 1, Membership.Role.MEMBER: 2}
 
 
 class LoginHandoff(models.Model):

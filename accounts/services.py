@@ -1,6 +1,5 @@
 """Writes for users and memberships. Each service owns its transaction."""
 
-import hashlib
 import re
 import secrets
 import unicodedata
@@ -17,8 +16,10 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from accounts.models import LoginHandoff, Membership, User, email_normalize
+from activity.models import AuditAction
 from activity.services import audit_record
-from saas.events import publish
+from saas.crypto import token_hash
+from saas.signals import UserSignedUp, user_signed_up
 from tenants.models import Domain, Tenant
 from tenants.services import tenant_domain_for_slug, tenant_provision
 from tenants.validators import RESERVED_SLUGS, validate_slug
@@ -50,7 +51,7 @@ def membership_create(*, user: User, tenant: Tenant, role: str) -> Membership:
     membership.full_clean()
     membership.save()
     with schema_context(tenant.schema_name):
-        audit_record(action="member.added", actor=user, target=user.email, data={"role": role})
+        audit_record(action=AuditAction.MEMBER_ADDED, actor=user, target=user.email, data={"role": role})
     return membership
 
 
@@ -169,7 +170,9 @@ def user_sign_up(
     else:
         tenant = _provision_derived(organization_name=organization_name, owner=user)
     membership = membership_create(user=user, tenant=tenant, role=Membership.Role.OWNER)
-    publish("user.signed_up", {"user_id": user.pk, "tenant_id": tenant.pk}, tenant_schema=tenant.schema_name)
+    user_signed_up.publish(
+        UserSignedUp(user_id=user.pk, tenant_id=tenant.pk), tenant_schema=tenant.schema_name
+    )
     return SignUp(user=user, tenant=tenant, membership=membership)
 
 
@@ -197,10 +200,6 @@ class HandoffInvalid(Exception):
     """The hand-off link is unknown, used, expired or meant for another organization."""
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 @transaction.atomic
 def login_handoff_create(*, user: User, tenant: Tenant) -> str:
     """Mint a single-use link token that logs `user` in on `tenant`'s host; returns the token."""
@@ -211,7 +210,7 @@ def login_handoff_create(*, user: User, tenant: Tenant) -> str:
     LoginHandoff.objects.filter(expires_at__lt=now - timedelta(hours=1)).delete()
     token = secrets.token_urlsafe(32)
     expires_at = now + timedelta(seconds=settings.LOGIN_HANDOFF_SECONDS)
-    handoff = LoginHandoff(token_hash=_token_hash(token), user=user, tenant=tenant, expires_at=expires_at)
+    handoff = LoginHandoff(token_hash=token_hash(token), user=user, tenant=tenant, expires_at=expires_at)
     handoff.full_clean()
     handoff.save()
     return token
@@ -225,7 +224,7 @@ def login_handoff_redeem(*, token: str, tenant: Tenant) -> User:
         LoginHandoff.objects.select_for_update()
         .select_related("user")
         # A concurrent second use waits on the row lock, then no longer matches used_at=NULL.
-        .filter(token_hash=_token_hash(token), tenant=tenant, used_at__isnull=True, expires_at__gt=now)
+        .filter(token_hash=token_hash(token), tenant=tenant, used_at__isnull=True, expires_at__gt=now)
         .first()
     )
     if handoff is None:

@@ -15,8 +15,9 @@ from django.urls import reverse
 from accounts.models import User
 from saas.deliveries import DeliveryTask, delivery_run
 from saas.email import email_send
-from saas.hosts import public_url, tenant_url
+from saas.hosts import public_url
 from tenants.models import Tenant
+from tenants.selectors import tenant_absolute_url
 
 
 def _post_json(url: str, body: dict[str, Any]) -> None:
@@ -26,9 +27,7 @@ def _post_json(url: str, body: dict[str, Any]) -> None:
 
 def _organization(tenant_id: int) -> tuple[Tenant, str]:
     tenant = Tenant.objects.prefetch_related("domains").get(pk=tenant_id)
-    domains = list(tenant.domains.all())
-    primary = next((d for d in domains if d.is_primary), domains[0])
-    return tenant, tenant_url(primary.domain, "/")
+    return tenant, tenant_absolute_url(tenant=tenant)
 
 
 def _confirmation_url(user: User) -> str | None:

@@ -2,10 +2,26 @@ from django.conf import settings
 from django.db import models
 
 
+class AuditAction(models.TextChoices):
+    """Every action the audit log records: one greppable list (Zulip's AuditLogEventType)."""
+
+    TENANT_PROVISIONED = "tenant.provisioned", "Organization created"
+    MEMBER_ADDED = "member.added", "Member added"
+    INVITATION_CREATED = "invitation.created", "Invitation sent"
+    INVITATION_RESENT = "invitation.resent", "Invitation sent again"
+    INVITATION_REMINDED = "invitation.reminded", "Invitation reminder sent"
+    INVITATION_ACCEPTED = "invitation.accepted", "Invitation accepted"
+    INVITATION_DECLINED = "invitation.declined", "Invitation declined"
+    INVITATION_REVOKED = "invitation.revoked", "Invitation withdrawn"
+    INVITATION_EXPIRED = "invitation.expired", "Invitation expired"
+    BILLING_CUSTOMER_CREATED = "billing.customer_created", "Billing customer created"
+    BILLING_PLAN_CHANGED = "billing.plan_changed", "Plan changed"
+
+
 class AuditEvent(models.Model):
     """One state change in a tenant, written in the same transaction as the change."""
 
-    action = models.CharField(max_length=64, db_index=True)
+    action = models.CharField(max_length=64, choices=AuditAction.choices, db_index=True)
     # Tenant tables never hold database-level foreign keys into public: PostgreSQL would then
     # refuse to delete a user (or truncate users) while any tenant schema refers to them.
     # The audit row keeps the actor's email so it still reads right after the user is gone.

@@ -13,7 +13,7 @@ class WebhookEventAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in WebhookEvent._meta.fields]
     actions = ["replay"]
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request):
         return False
 
     @admin.display(description="Last error")
@@ -21,7 +21,7 @@ class WebhookEventAdmin(admin.ModelAdmin):
         return obj.last_error[:80]
 
     @admin.action(description="Replay selected events now")
-    def replay(self, request, queryset):  # type: ignore[no-untyped-def]
+    def replay(self, request, queryset):
         for event in queryset:
             try:
                 event = webhook_event_replay(webhook_event_id=event.id)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.conf import settings
+
+from saas.signals import PlanChanged
 
 FREE = "free"
 PRO = "pro"
@@ -78,10 +79,10 @@ def plans_paid() -> list[Plan]:
     return [plan for plan in PLANS.values() if plan.is_paid]
 
 
-def plan_change_news(payload: dict[str, Any]) -> str | None:
+def plan_change_news(change: PlanChanged) -> str | None:
     """What a `plan.changed` event tells owners: "payment_failed", "plan_changed" or nothing."""
-    if payload["new_status"] == "past_due" and payload["old_status"] != "past_due":
+    if change.new_status == "past_due" and change.old_status != "past_due":
         return "payment_failed"
-    if payload["new_plan"] != payload["old_plan"]:
+    if change.new_plan != change.old_plan:
         return "plan_changed"
     return None  # a status change with no news (e.g. back to active on the same plan)

@@ -13,8 +13,8 @@ from billing.services import past_due_downgrade, webhook_event_failure_record, w
 from billing.stripe_api import STRIPE_TRANSIENT_ERRORS
 from saas.deliveries import TRANSIENT_ERRORS, DeliveryTask, delivery_run
 from saas.email import email_send
-from saas.hosts import tenant_url
 from tenants.models import Tenant
+from tenants.selectors import tenant_absolute_url
 
 
 class StripeEventTask(DeliveryTask):
@@ -52,7 +52,7 @@ def plan_email_send(
         with schema_context("public"):
             tenant = Tenant.objects.get(pk=tenant_id)
             user = User.objects.get(pk=user_id)
-            host = tenant.domains.get(is_primary=True).domain
+            billing_url = tenant_absolute_url(tenant=tenant, path="/billing/")
         email_send(
             to=user.email,
             template=f"billing/email/{template}",
@@ -61,7 +61,7 @@ def plan_email_send(
                 "user": user,
                 "plan": plan_get(new_plan),
                 "old_plan": plan_get(old_plan),
-                "billing_url": tenant_url(host, "/billing/"),
+                "billing_url": billing_url,
             },
             idempotency_key=delivery.key,
         )

@@ -8,20 +8,18 @@ import stripe
 import structlog
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
+from accounts.guard import TenantRequest, tenant_member
 from accounts.models import Membership
-from accounts.selectors import membership_get
 from billing.plans import PLANS, plans_paid
 from billing.selectors import invoices_recent, seats_used, tenant_plan, tenant_seat_limit
 from billing.services import checkout_session_create, portal_session_create, webhook_event_receive
 from billing.stripe_api import STRIPE_TRANSIENT_ERRORS, billing_enabled
-from saas.hosts import public_url
 from tenants.models import Tenant
 
 logger = structlog.get_logger(__name__)
@@ -51,23 +49,13 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"received": True, "duplicate": not created})
 
 
-def _admin_membership(request: HttpRequest) -> tuple[Membership | None, HttpResponse | None]:
-    tenant = request.tenant  # type: ignore[attr-defined]
-    if not request.user.is_authenticated:
-        return None, redirect_to_login(request.build_absolute_uri(), public_url("/login/"))
-    membership = membership_get(user=request.user, tenant=tenant)  # type: ignore[arg-type]
-    if membership is None:
-        return None, render(request, "tenants/not_a_member.html", status=403)
-    if not membership.is_admin:
-        return None, render(request, "billing/admins_only.html", status=403)
-    return membership, None
+billing_admins = tenant_member(role=Membership.Role.ADMIN, refused_template="billing/admins_only.html")
 
 
-def billing_page(request: HttpRequest) -> HttpResponse:
+@require_GET
+@billing_admins
+def billing_page(request: TenantRequest) -> HttpResponse:
     """Plan, status, seats and invoices, with Upgrade and Manage. Owners and admins only."""
-    membership, refusal = _admin_membership(request)
-    if refusal:
-        return refusal
     # Read afresh: the host -> tenant cache may hold a copy from before a webhook changed the plan.
     tenant = Tenant.objects.get(pk=request.tenant.pk)  # type: ignore[attr-defined]
     invoices, invoices_error = [], ""
@@ -80,7 +68,7 @@ def billing_page(request: HttpRequest) -> HttpResponse:
         request,
         "billing/billing.html",
         {
-            "membership": membership,
+            "membership": request.membership,
             "tenant": tenant,
             "plan": tenant_plan(tenant=tenant),
             "seats_used": seats_used(tenant=tenant),
@@ -94,11 +82,9 @@ def billing_page(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def billing_upgrade(request: HttpRequest) -> HttpResponse:
+@billing_admins
+def billing_upgrade(request: TenantRequest) -> HttpResponse:
     """Send an admin to Stripe Checkout for the chosen plan."""
-    membership, refusal = _admin_membership(request)
-    if refusal:
-        return refusal
     plan = PLANS.get(request.POST.get("plan", ""))
     if plan is None or not plan.is_paid:
         messages.error(request, "Choose a plan to upgrade to.")
@@ -108,9 +94,9 @@ def billing_upgrade(request: HttpRequest) -> HttpResponse:
         return redirect("billing")
     try:
         url = checkout_session_create(
-            tenant=request.tenant,  # type: ignore[attr-defined]
+            tenant=request.tenant,
             plan=plan,
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
             success_url=request.build_absolute_uri("/billing/?checkout=success"),
             cancel_url=request.build_absolute_uri("/billing/?checkout=canceled"),
         )
@@ -124,17 +110,15 @@ def billing_upgrade(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def billing_portal(request: HttpRequest) -> HttpResponse:
+@billing_admins
+def billing_portal(request: TenantRequest) -> HttpResponse:
     """Send an admin to the Stripe customer portal (payment method, invoices, cancel)."""
-    membership, refusal = _admin_membership(request)
-    if refusal:
-        return refusal
     if not billing_enabled():
         messages.error(request, "Billing is not configured on this server.")
         return redirect("billing")
     try:
         url = portal_session_create(
-            tenant=request.tenant,  # type: ignore[attr-defined]
+            tenant=request.tenant,
             return_url=request.build_absolute_uri("/billing/"),
         )
     except STRIPE_TRANSIENT_ERRORS:

@@ -6,7 +6,7 @@ from tenant_schemas_celery.app import CeleryApp
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-from saas.observability import connect_celery_signals  # noqa: E402
+from saas.observability import connect_celery_signals
 
 app = CeleryApp("saas")
 connect_celery_signals()

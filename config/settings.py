@@ -64,9 +64,10 @@ SHARED_APPS = [
     # Before django_tenants, whose admin/app_list.html override fails on the public host
     # (request.tenant is None there), breaking every admin page.
     "django.contrib.admin",
+    # Before django_tenants, whose own `create_tenant` command would shadow ours.
+    "accounts",
     "django_tenants",
     "saas",
-    "accounts",
     "invitations",
     "django.contrib.contenttypes",
     "django.contrib.auth",
@@ -77,6 +78,7 @@ SHARED_APPS = [
     "allauth.account",
     "djstripe",
     "billing",
+    "dashboard",
 ]
 TENANT_APPS = [
     "activity",

@@ -23,13 +23,13 @@ class InvitationAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in Invitation._meta.fields]
     actions = ["revoke", "expire", "resend"]
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request):
         return False  # invitations are made by admins of the organization, on its members page
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request, obj=None):
         return False  # every change goes through a service and its audit row (the actions)
 
-    def _each(self, request, queryset, service, done: str) -> None:  # type: ignore[no-untyped-def]
+    def _each(self, request, queryset, service, done: str) -> None:
         succeeded = 0
         for invitation in queryset.select_related("tenant"):
             try:
@@ -42,19 +42,19 @@ class InvitationAdmin(admin.ModelAdmin):
             self.message_user(request, f"{succeeded} invitation(s) {done}.", messages.SUCCESS)
 
     @admin.action(description="Revoke selected pending invitations", permissions=["view"])
-    def revoke(self, request, queryset):  # type: ignore[no-untyped-def]
+    def revoke(self, request, queryset):
         self._each(
             request, queryset, lambda i: invitation_revoke(invitation=i, actor=request.user), "revoked"
         )
 
     @admin.action(description="Expire selected invitations past their date", permissions=["view"])
-    def expire(self, request, queryset):  # type: ignore[no-untyped-def]
+    def expire(self, request, queryset):
         self._each(request, queryset, lambda i: invitation_expire(invitation=i), "expired")
 
     @admin.action(
         description="Resend selected: new link and expiry, emailed, and shown here once", permissions=["view"]
     )
-    def resend(self, request, queryset):  # type: ignore[no-untyped-def]
+    def resend(self, request, queryset):
         def issue(invitation: Invitation) -> None:
             renewed = invitation_resend(invitation=invitation, actor=request.user)
             # Shown in this one message; the token itself is never stored.

@@ -1,14 +1,13 @@
 from django import forms
 
-from accounts.models import Membership
-from invitations.models import ROLE_RANK
+from accounts.models import ROLE_RANK, Membership
 
 
 class InviteForm(forms.Form):
     email = forms.EmailField(label="Email address", max_length=254)
     role = forms.ChoiceField(label="Role", initial=Membership.Role.MEMBER)
 
-    def __init__(self, *args, inviter_role: str, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args, inviter_role: str, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         rank = ROLE_RANK.get(Membership.Role(inviter_role), 2)
         # Offer only roles at or below the inviter's own; the service enforces the same rule.

@@ -9,9 +9,6 @@ from django_fsm import FSMField, FSMModelMixin, transition
 from accounts.models import Membership, email_normalize
 from invitations.errors import InvitationError
 
-# Lower rank = more power; nobody may hand out a role above their own.
-ROLE_RANK = {Membership.Role.OWNER: 0, Membership.Role.ADMIN: 1, Membership.Role.MEMBER: 2}
-
 
 class Invitation(FSMModelMixin, models.Model):
     """An offer to join one organization with a role: pending until a single decision.

@@ -1,30 +1,31 @@
 """Reactions to invitation events: each enqueues one recorded email delivery."""
 
-from django.dispatch import receiver
-
 from invitations.tasks import send_invitation_email
 from saas.deliveries import delivery_enqueue
-from saas.signals import invitation_created, invitation_reminder_due, invitation_resent
+from saas.events import Envelope
+from saas.signals import InvitationChanged, invitation_created, invitation_reminder_due, invitation_resent
 
 
-@receiver(invitation_created, dispatch_uid="invitations.email_on_created")
-@receiver(invitation_resent, dispatch_uid="invitations.email_on_resent")
-def email_invitation(*, event_id: str, payload: dict, tenant_schema: str, **_: object) -> None:
+def _email(event: Envelope[InvitationChanged], kind: str) -> None:
     delivery_enqueue(
         send_invitation_email,
-        key=f"{event_id}:email",
-        tenant_schema=tenant_schema,
-        invitation_id=payload["invitation_id"],
-        kind="invitation",
+        key=event.key("email"),
+        tenant_schema=event.tenant_schema,
+        invitation_id=event.payload.invitation_id,
+        kind=kind,
     )
 
 
-@receiver(invitation_reminder_due, dispatch_uid="invitations.email_on_reminder_due")
-def email_reminder(*, event_id: str, payload: dict, tenant_schema: str, **_: object) -> None:
-    delivery_enqueue(
-        send_invitation_email,
-        key=f"{event_id}:email",
-        tenant_schema=tenant_schema,
-        invitation_id=payload["invitation_id"],
-        kind="reminder",
-    )
+@invitation_created.receiver("invitations.email_on_created")
+def email_on_created(event: Envelope[InvitationChanged]) -> None:
+    _email(event, "invitation")
+
+
+@invitation_resent.receiver("invitations.email_on_resent")
+def email_on_resent(event: Envelope[InvitationChanged]) -> None:
+    _email(event, "invitation")
+
+
+@invitation_reminder_due.receiver("invitations.email_on_reminder_due")
+def email_on_reminder_due(event: Envelope[InvitationChanged]) -> None:
+    _email(event, "reminder")

@@ -4,7 +4,8 @@ from django.utils import timezone
 
 from invitations.cache import pending_cache_get, pending_cache_set
 from invitations.models import Invitation
-from invitations.tokens import token_hash, token_is_well_formed, token_matches
+from invitations.tokens import token_is_well_formed, token_matches
+from saas.crypto import token_hash
 from tenants.models import Tenant
 
 

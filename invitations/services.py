@@ -15,15 +15,27 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from accounts.models import Membership, User, email_normalize
+from accounts.models import ROLE_RANK, Membership, User, email_normalize
 from accounts.services import membership_create
+from activity.models import AuditAction
 from activity.services import audit_record
 from billing.services import seat_check
 from invitations.cache import invitation_cache_clear_on_commit
 from invitations.errors import InvitationBusy, InvitationError
-from invitations.models import ROLE_RANK, Invitation
-from invitations.tokens import token_for_salt, token_hash, token_salt_new
-from saas.events import publish
+from invitations.models import Invitation
+from invitations.tokens import token_for_salt, token_salt_new
+from saas.crypto import token_hash
+from saas.events import DomainEvent
+from saas.signals import (
+    InvitationChanged,
+    MemberJoined,
+    invitation_created,
+    invitation_declined,
+    invitation_expired,
+    invitation_reminder_due,
+    invitation_resent,
+    member_joined,
+)
 from tenants.models import Tenant
 
 LOCK_NOT_AVAILABLE = "55P03"
@@ -36,7 +48,7 @@ def _lock_timeout() -> None:
         cursor.execute("SELECT set_config('lock_timeout', %s, true)", [settings.INVITATION_LOCK_TIMEOUT])
 
 
-def _locked(queryset, *, no_key: bool = False, **lookup):  # type: ignore[no-untyped-def]
+def _locked(queryset, *, no_key: bool = False, **lookup):
     """select_for_update() one row, turning a lock timeout into a clear "try again"."""
     _lock_timeout()
     try:
@@ -72,7 +84,7 @@ def _seat_check(*, tenant: Tenant, adding: int) -> None:
         raise InvitationError(" ".join(error.messages), code="seat_limit") from error
 
 
-def _audit(invitation: Invitation, action: str, actor: User | None, **data: object) -> None:
+def _audit(invitation: Invitation, action: AuditAction, actor: User | None, **data: object) -> None:
     with schema_context(invitation.tenant.schema_name):
         audit_record(
             action=action,
@@ -82,10 +94,9 @@ def _audit(invitation: Invitation, action: str, actor: User | None, **data: obje
         )
 
 
-def _event(invitation: Invitation, name: str, **payload: object) -> None:
-    publish(
-        name,
-        {"invitation_id": invitation.pk, "tenant_id": invitation.tenant_id, **payload},
+def _publish(invitation: Invitation, event: DomainEvent[InvitationChanged]) -> None:
+    event.publish(
+        InvitationChanged(invitation_id=invitation.pk, tenant_id=invitation.tenant_id),
         tenant_schema=invitation.tenant.schema_name,
     )
 
@@ -97,7 +108,7 @@ def invitation_link(*, invitation: Invitation) -> str:
     return public_url(f"/invitations/{token_for_salt(invitation.token_salt)}/")
 
 
-def _issue_token(invitation: Invitation, now) -> None:  # type: ignore[no-untyped-def]
+def _issue_token(invitation: Invitation, now) -> None:
     invitation.token_salt = token_salt_new()
     invitation.token_hash = token_hash(token_for_salt(invitation.token_salt))
     invitation.issued_at = now
@@ -133,8 +144,8 @@ def invitation_create(*, tenant: Tenant, inviter: User, email: str, role: str) -
             invitation.save()
     except IntegrityError as error:  # the pending-unique constraint, under a race we lost
         raise InvitationError(f"{email} already has a pending invitation.", code="duplicate") from error
-    _audit(invitation, "invitation.created", inviter)
-    _event(invitation, "invitation.created")
+    _audit(invitation, AuditAction.INVITATION_CREATED, inviter)
+    _publish(invitation, invitation_created)
     invitation_cache_clear_on_commit(tenant=tenant)
     return invitation
 
@@ -154,8 +165,8 @@ def invitation_resend(*, invitation: Invitation, actor: User) -> Invitation:
         )
     _issue_token(invitation, now)
     invitation.save(update_fields=["token_salt", "token_hash", "issued_at", "expires_at", "reminder_sent_at"])
-    _audit(invitation, "invitation.resent", actor)
-    _event(invitation, "invitation.resent")
+    _audit(invitation, AuditAction.INVITATION_RESENT, actor)
+    _publish(invitation, invitation_resent)
     invitation_cache_clear_on_commit(tenant=invitation.tenant)
     return invitation
 
@@ -219,8 +230,11 @@ def invitation_accept(
     invitation.accept(at=now)
     invitation.decided_by = user
     invitation.save(update_fields=["state", "decided_at", "decided_by"])
-    _audit(invitation, "invitation.accepted", user)
-    _event(invitation, "member.joined", user_id=user.pk, role=invitation.role)
+    _audit(invitation, AuditAction.INVITATION_ACCEPTED, user)
+    member_joined.publish(
+        MemberJoined(user_id=user.pk, tenant_id=tenant.pk, role=invitation.role, invitation_id=invitation.pk),
+        tenant_schema=tenant.schema_name,
+    )
     invitation_cache_clear_on_commit(tenant=tenant)
     return membership
 
@@ -238,8 +252,8 @@ def invitation_decline(*, invitation: Invitation, user: User | None = None) -> I
     invitation.decline(at=timezone.now())
     invitation.decided_by = actor
     invitation.save(update_fields=["state", "decided_at", "decided_by"])
-    _audit(invitation, "invitation.declined", actor)
-    _event(invitation, "invitation.declined")
+    _audit(invitation, AuditAction.INVITATION_DECLINED, actor)
+    _publish(invitation, invitation_declined)
     invitation_cache_clear_on_commit(tenant=invitation.tenant)
     return invitation
 
@@ -253,8 +267,7 @@ def invitation_revoke(*, invitation: Invitation, actor: User) -> Invitation:
     invitation.revoke(at=timezone.now())
     invitation.decided_by = actor
     invitation.save(update_fields=["state", "decided_at", "decided_by"])
-    _audit(invitation, "invitation.revoked", actor)
-    _event(invitation, "invitation.revoked", user_id=actor.pk)
+    _audit(invitation, AuditAction.INVITATION_REVOKED, actor)
     invitation_cache_clear_on_commit(tenant=invitation.tenant)
     return invitation
 
@@ -265,8 +278,8 @@ def invitation_expire(*, invitation: Invitation) -> Invitation:
     invitation = _lock_invitation(invitation)
     invitation.expire(at=timezone.now())
     invitation.save(update_fields=["state", "decided_at"])
-    _audit(invitation, "invitation.expired", None)
-    _event(invitation, "invitation.expired")
+    _audit(invitation, AuditAction.INVITATION_EXPIRED, None)
+    _publish(invitation, invitation_expired)
     invitation_cache_clear_on_commit(tenant=invitation.tenant)
     return invitation
 
@@ -280,8 +293,8 @@ def invitation_remind(*, invitation: Invitation) -> Invitation:
         raise InvitationError("A reminder was already sent for this invitation.", code="reminded")
     invitation.reminder_sent_at = timezone.now()
     invitation.save(update_fields=["reminder_sent_at"])
-    _audit(invitation, "invitation.reminded", None)
-    _event(invitation, "invitation.reminder_due")
+    _audit(invitation, AuditAction.INVITATION_REMINDED, None)
+    _publish(invitation, invitation_reminder_due)
     return invitation
 
 

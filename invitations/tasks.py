@@ -10,7 +10,7 @@ TEMPLATES = {"invitation": "invitations/email/invitation", "reminder": "invitati
 
 
 @shared_task(base=DeliveryTask, bind=True, name="invitations.send_invitation_email")
-def send_invitation_email(self, *, delivery_id: int, invitation_id: int, kind: str) -> None:  # type: ignore[no-untyped-def]
+def send_invitation_email(self, *, delivery_id: int, invitation_id: int, kind: str) -> None:
     """Email the invitation (or its reminder) with the link for its current token."""
     with delivery_run(delivery_id) as delivery:
         if delivery is None:

@@ -8,13 +8,14 @@ outbox or a task's arguments. A database dump alone therefore yields no usable l
 token from another environment (another SECRET_KEY and database) matches nothing here.
 """
 
-import hashlib
 import hmac
 import re
 import secrets
 from base64 import urlsafe_b64encode
 
 from django.utils.crypto import salted_hmac
+
+from saas.crypto import token_hash
 
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}")
 _KEY_SALT = "invitations.tokens"
@@ -29,11 +30,6 @@ def token_for_salt(salt: str) -> str:
     """The link token for a salt (only this server, with its SECRET_KEY, can compute it)."""
     digest = salted_hmac(_KEY_SALT, salt, algorithm="sha256").digest()
     return urlsafe_b64encode(digest).rstrip(b"=").decode()
-
-
-def token_hash(token: str) -> str:
-    """sha256 hex of a token: the only form a token is stored in."""
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def token_is_well_formed(token: str) -> bool:

@@ -2,17 +2,18 @@
 
 from django.contrib import messages
 from django.contrib.auth import login
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.guard import TenantAccessDenied, TenantRequest, tenant_member, tenant_refusal
+from accounts.handoff import handoff_redirect
 from accounts.models import Membership, User
-from accounts.selectors import membership_get, membership_list_for_tenant
+from accounts.selectors import membership_list_for_tenant
 from invitations.errors import InvitationError
 from invitations.forms import AcceptWithNewAccountForm, InviteForm
 from invitations.models import Invitation
@@ -25,35 +26,29 @@ from invitations.services import (
     invitation_resend,
     invitation_revoke,
 )
-from saas.hosts import public_url, tenant_url
+from tenants.selectors import tenant_absolute_url
 
 # --- tenant host ---------------------------------------------------------------------------
 
 
-def _member_or_response(request: HttpRequest) -> Membership | HttpResponse:
-    membership = membership_get(user=request.user, tenant=request.tenant)  # type: ignore[arg-type,attr-defined]
-    if membership is not None:
-        return membership
-    if request.user.is_authenticated:
-        return render(request, "tenants/not_a_member.html", status=403)
-    return redirect_to_login(request.build_absolute_uri(), public_url("/login/"))
-
-
-def members(request: HttpRequest) -> HttpResponse:
+@require_http_methods(["GET", "POST"])
+@tenant_member()
+def members(request: TenantRequest) -> HttpResponse:
     """Members with roles and pending invitations; admins and owners also invite from here."""
-    membership = _member_or_response(request)
-    if isinstance(membership, HttpResponse):
-        return membership
-    tenant = request.tenant  # type: ignore[attr-defined]
+    membership, tenant = request.membership, request.tenant
     form = InviteForm(request.POST or None, inviter_role=membership.role)
     if request.method == "POST":
         if not membership.is_admin:
-            raise PermissionDenied("Only owners and admins can invite.")
+            return tenant_refusal(
+                request,
+                TenantAccessDenied(TenantAccessDenied.ROLE_TOO_LOW, membership),
+                role=Membership.Role.ADMIN,
+            )
         if form.is_valid():
             try:
                 invitation = invitation_create(
                     tenant=tenant,
-                    inviter=request.user,  # type: ignore[arg-type]
+                    inviter=request.user,
                     email=form.cleaned_data["email"],
                     role=form.cleaned_data["role"],
                 )
@@ -81,19 +76,16 @@ def members(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _tenant_invitation(request: HttpRequest, invitation_id: int) -> tuple[Invitation, User]:
-    membership = membership_get(user=request.user, tenant=request.tenant)  # type: ignore[arg-type,attr-defined]
-    if membership is None or not membership.is_admin:
-        raise PermissionDenied("Only owners and admins can manage invitations.")
-    invitation = get_object_or_404(Invitation, id=invitation_id, tenant=request.tenant)  # type: ignore[attr-defined]
-    return invitation, request.user  # type: ignore[return-value]
+def _tenant_invitation(request: TenantRequest, invitation_id: int) -> Invitation:
+    return get_object_or_404(Invitation, id=invitation_id, tenant=request.tenant)
 
 
 @require_POST
-def resend(request: HttpRequest, invitation_id: int) -> HttpResponse:
-    invitation, actor = _tenant_invitation(request, invitation_id)
+@tenant_member(role=Membership.Role.ADMIN)
+def resend(request: TenantRequest, invitation_id: int) -> HttpResponse:
+    invitation = _tenant_invitation(request, invitation_id)
     try:
-        invitation_resend(invitation=invitation, actor=actor)
+        invitation_resend(invitation=invitation, actor=request.user)
     except InvitationError as error:
         messages.error(request, error.message)
     else:
@@ -104,10 +96,11 @@ def resend(request: HttpRequest, invitation_id: int) -> HttpResponse:
 
 
 @require_POST
-def revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
-    invitation, actor = _tenant_invitation(request, invitation_id)
+@tenant_member(role=Membership.Role.ADMIN)
+def revoke(request: TenantRequest, invitation_id: int) -> HttpResponse:
+    invitation = _tenant_invitation(request, invitation_id)
     try:
-        invitation_revoke(invitation=invitation, actor=actor)
+        invitation_revoke(invitation=invitation, actor=request.user)
     except InvitationError as error:
         messages.error(request, error.message)
     else:
@@ -118,11 +111,9 @@ def revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
 # --- public host ---------------------------------------------------------------------------
 
 
-def _tenant_home(request: HttpRequest, invitation: Invitation) -> HttpResponse:
+def _tenant_home(user: User, invitation: Invitation) -> HttpResponse:
     """Land on the organization's dashboard, logged in there (sessions are per host)."""
-    from accounts.views import handoff_redirect
-
-    return handoff_redirect(request.user, invitation.tenant)  # type: ignore[arg-type]
+    return handoff_redirect(user=user, tenant=invitation.tenant)
 
 
 def invitation(request: HttpRequest, token: str) -> HttpResponse:
@@ -142,8 +133,8 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
                 messages.info(request, f"You declined the invitation to {found.tenant.name}.")
                 return redirect(request.path)
             if action == "accept" and user.is_authenticated:
-                invitation_accept(invitation=found, user=user)  # type: ignore[arg-type]
-                return _tenant_home(request, found)
+                invitation_accept(invitation=found, user=user)
+                return _tenant_home(user, found)
             if action == "signup" and not user.is_authenticated and signup_form.is_valid():
                 try:
                     membership = invitation_accept(invitation=found, **signup_form.cleaned_data)
@@ -152,7 +143,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
                         signup_form.add_error(field if field in signup_form.fields else None, field_errors)
                 else:
                     login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
-                    return _tenant_home(request, found)
+                    return _tenant_home(membership.user, found)
         except InvitationError as refused:
             error = refused.message
         found.refresh_from_db()
@@ -168,7 +159,7 @@ def _invitation_view_state(found: Invitation, user: User, path: str) -> dict[str
     closed = found.closed_message(timezone.now())
     state: dict[str, object] = {
         "closed": closed,
-        "tenant_home": tenant_url(found.tenant.domains.get(is_primary=True).domain, "/"),
+        "tenant_home": tenant_absolute_url(tenant=found.tenant),
     }
     if closed:
         return state

@@ -1,21 +1,25 @@
 """Writes for notifications; they run in the tenant's schema."""
 
-from django.db import connection, transaction
+from django.db import transaction
 
 from accounts.models import Membership
 from notifications.models import Notification
+from saas.schemas import current_schema
 
 
 @transaction.atomic
 def notification_create_for_admins(
-    *, tenant_id: int, event_id: str, kind: str, title: str, url: str = ""
+    *, tenant_id: int, event_id: str, kind: str, title: str, url: str = "", exclude_user_id: int | None = None
 ) -> int:
     """Tell a tenant's owners and admins about an event, once per person; returns how many are new."""
-    if connection.schema_name == "public":  # type: ignore[attr-defined]
+    if current_schema() == "public":
         raise RuntimeError("notifications live in a tenant schema")
-    admin_ids = Membership.objects.filter(
+    admins = Membership.objects.filter(
         tenant_id=tenant_id, role__in=[Membership.Role.OWNER, Membership.Role.ADMIN]
-    ).values_list("user_id", flat=True)
+    )
+    if exclude_user_id is not None:
+        admins = admins.exclude(user_id=exclude_user_id)
+    admin_ids = admins.values_list("user_id", flat=True)
     before = Notification.objects.filter(event_id=event_id).count()
     Notification.objects.bulk_create(
         [

@@ -13,11 +13,11 @@ class OutboxEventAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in OutboxEvent._meta.fields]
     actions = ["dispatch_now"]
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request):
         return False
 
     @admin.action(description="Dispatch selected pending events now")
-    def dispatch_now(self, request, queryset):  # type: ignore[no-untyped-def]
+    def dispatch_now(self, request, queryset):
         event_ids = queryset.values_list("id", flat=True)
         sent = sum(1 for event_id in event_ids if outbox_dispatch(event_id=event_id))
         self.message_user(request, f"{sent} event(s) dispatched.", messages.SUCCESS)
@@ -31,7 +31,7 @@ class TaskDeliveryAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in TaskDelivery._meta.fields]
     actions = ["retry"]
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request):
         return False
 
     @admin.display(description="Last error")
@@ -39,7 +39,7 @@ class TaskDeliveryAdmin(admin.ModelAdmin):
         return obj.last_error[:80]
 
     @admin.action(description="Retry selected deliveries")
-    def retry(self, request, queryset):  # type: ignore[no-untyped-def]
+    def retry(self, request, queryset):
         retried = 0
         for delivery in queryset.exclude(state=TaskDelivery.State.SUCCEEDED):
             try:

@@ -18,7 +18,7 @@ from typing import Any
 
 import requests
 import structlog
-from celery import Task
+from celery import Task, current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
@@ -26,7 +26,6 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 from tenant_schemas_celery.task import TenantTask
 
-from config.celery import app
 from saas.events import bookkeeping_transaction
 from saas.models import TaskDelivery
 
@@ -95,8 +94,11 @@ def delivery_enqueue(task: Task, *, key: str, tenant_schema: str = "public", **k
 
 
 def _send(delivery: TaskDelivery) -> None:
+    # The configured app (config/celery.py) is the current one in every process that sends.
     with schema_context(delivery.tenant_schema):  # tenant-schemas-celery stamps this schema
-        app.tasks[delivery.task_name].apply_async(kwargs={"delivery_id": delivery.id, **delivery.task_kwargs})
+        current_app.tasks[delivery.task_name].apply_async(
+            kwargs={"delivery_id": delivery.id, **delivery.task_kwargs}
+        )
 
 
 @contextmanager

@@ -9,6 +9,8 @@ class OutboxEvent(models.Model):
     class State(models.TextChoices):
         PENDING = "pending", "Pending"
         DISPATCHED = "dispatched", "Dispatched"
+        # Never dispatchable (its name is no longer declared, its payload does not fit the type).
+        FAILED = "failed", "Failed"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=64, db_index=True)

@@ -1,59 +1,84 @@
-"""Every domain event of the product, declared in one place.
+"""Every domain event of the product, declared once, each with its typed payload.
 
-An event is published with `saas.events.publish(name, payload)` inside the transaction that
-caused it; after commit the outbox relay sends the signal below. Receivers (in each app's
-`receivers.py`) only enqueue tasks or call services, and must be idempotent: the same event
-(same `event_id`) can be dispatched more than once. Every receiver is called with
-`event_id: str`, `payload: dict` and `tenant_schema: str`.
+Publish inside the transaction that caused the change, receive in `<app>/receivers.py`:
+
+    user_signed_up.publish(UserSignedUp(user_id=user.pk, tenant_id=tenant.pk), tenant_schema=...)
+
+    @user_signed_up.receiver("accounts.welcome_email")
+    def on_signed_up(event: Envelope[UserSignedUp]) -> None:
+        delivery_enqueue(..., key=event.key("welcome_email"), user_id=event.payload.user_id)
+
+Receivers only enqueue tasks or call services, and must be idempotent: the same event (same
+`event.id`) can be dispatched more than once (see saas/events.py). Payload fields are JSON
+values (ids, codes), never model instances: the row is stored before receivers run.
 """
 
-from django.dispatch import Signal
+from __future__ import annotations
 
-user_signed_up = Signal()
-"""A person created an account and an organization: payload user_id, tenant_id."""
+from dataclasses import dataclass
 
-invitation_created = Signal()
-"""An admin invited an email address to an organization: payload invitation_id, tenant_id."""
+from saas.events import DomainEvent
 
-invitation_resent = Signal()
-"""An invitation got a new link and expiry and is to be emailed again: payload invitation_id, tenant_id."""
 
-invitation_reminder_due = Signal()
-"""A pending invitation expires within a day: payload invitation_id, tenant_id."""
+@dataclass(frozen=True, kw_only=True)
+class UserSignedUp:
+    user_id: int
+    tenant_id: int
 
-invitation_declined = Signal()
-"""The invitee declined: payload invitation_id, tenant_id."""
 
-invitation_revoked = Signal()
-"""An admin withdrew a pending invitation: payload invitation_id, tenant_id, user_id (the admin)."""
+@dataclass(frozen=True, kw_only=True)
+class InvitationChanged:
+    invitation_id: int
+    tenant_id: int
 
-invitation_expired = Signal()
-"""A pending invitation passed its expiry date: payload invitation_id, tenant_id."""
 
-member_joined = Signal()
-"""A person joined an organization by accepting an invitation.
+@dataclass(frozen=True, kw_only=True)
+class MemberJoined:
+    user_id: int
+    tenant_id: int
+    role: str
+    invitation_id: int
 
-Payload: user_id, tenant_id, role, invitation_id.
-"""
 
-stripe_event_received = Signal()
-"""A verified Stripe webhook was stored in the inbox: payload webhook_event_id, stripe_event_id."""
+@dataclass(frozen=True, kw_only=True)
+class StripeEventReceived:
+    webhook_event_id: int
+    stripe_event_id: str
 
-plan_changed = Signal()
-"""A tenant's plan or billing status really changed.
 
-Payload: tenant_id, old_plan, new_plan, old_status, new_status.
-"""
+@dataclass(frozen=True, kw_only=True)
+class PlanChanged:
+    tenant_id: int
+    old_plan: str
+    new_plan: str
+    old_status: str
+    new_status: str
+    reason: str = ""
 
-EVENTS: dict[str, Signal] = {
-    "user.signed_up": user_signed_up,
-    "invitation.created": invitation_created,
-    "invitation.resent": invitation_resent,
-    "invitation.reminder_due": invitation_reminder_due,
-    "invitation.declined": invitation_declined,
-    "invitation.revoked": invitation_revoked,
-    "invitation.expired": invitation_expired,
-    "member.joined": member_joined,
-    "billing.stripe_event_received": stripe_event_received,
-    "plan.changed": plan_changed,
-}
+
+user_signed_up = DomainEvent("user.signed_up", UserSignedUp)
+"""A person created an account and an organization (welcome email, analytics, Slack)."""
+
+invitation_created = DomainEvent("invitation.created", InvitationChanged)
+"""An admin invited an email address to an organization (the invitation email)."""
+
+invitation_resent = DomainEvent("invitation.resent", InvitationChanged)
+"""An invitation got a new link and expiry and is to be emailed again."""
+
+invitation_reminder_due = DomainEvent("invitation.reminder_due", InvitationChanged)
+"""A pending invitation expires within a day (the reminder email)."""
+
+invitation_declined = DomainEvent("invitation.declined", InvitationChanged)
+"""The invitee declined (the organization's admins are told in the app)."""
+
+invitation_expired = DomainEvent("invitation.expired", InvitationChanged)
+"""A pending invitation passed its expiry date (the organization's admins are told in the app)."""
+
+member_joined = DomainEvent("member.joined", MemberJoined)
+"""A person joined an organization by accepting an invitation (admins are told in the app)."""
+
+stripe_event_received = DomainEvent("billing.stripe_event_received", StripeEventReceived)
+"""A verified Stripe webhook was stored in the inbox (a task applies it)."""
+
+plan_changed = DomainEvent("plan.changed", PlanChanged)
+"""A tenant's plan or billing status really changed (owners get an email, admins a notification)."""

@@ -16,7 +16,7 @@ class TenantAdmin(admin.ModelAdmin):
     readonly_fields = ["schema_name", "created_at", "updated_at"]
     inlines = [DomainInline]
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request):
         # A tenant needs a schema: create it with `manage.py create_tenant` or sign-up.
         return False
 

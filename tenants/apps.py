@@ -6,4 +6,8 @@ class TenantsConfig(AppConfig):
     verbose_name = "Tenants"
 
     def ready(self) -> None:
+        from saas.health import health_check_register
         from tenants import receivers  # noqa: F401
+        from tenants.schema_template import template_check
+
+        health_check_register("tenant_template", template_check)

@@ -49,7 +49,7 @@ class TenantResolutionMiddleware:
         if hostname in self.public_hosts:
             connection.set_schema_to_public()  # type: ignore[attr-defined]
             request.tenant = None  # type: ignore[attr-defined]
-            request.urlconf = settings.PUBLIC_SCHEMA_URLCONF  # type: ignore[attr-defined]
+            request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
         else:
             tenant = resolver.resolve(hostname)
             if tenant is None:
@@ -57,7 +57,7 @@ class TenantResolutionMiddleware:
                 return unknown_host_response(request, hostname)
             connection.set_tenant(tenant)  # type: ignore[attr-defined]
             request.tenant = tenant  # type: ignore[attr-defined]
-            request.urlconf = settings.ROOT_URLCONF  # type: ignore[attr-defined]
-        set_urlconf(request.urlconf)  # type: ignore[attr-defined]
+            request.urlconf = settings.ROOT_URLCONF
+        set_urlconf(request.urlconf)
         bind_request_context(tenant=connection.schema_name)  # type: ignore[attr-defined]
         return self.get_response(request)

@@ -236,3 +236,9 @@ def template_ensure() -> bool:
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE SCHEMA {quote(template_schema())}")
     return True
+
+
+def template_check() -> None:
+    """Readiness: sign-ups need the migrated template schema (one query, on every probe)."""
+    if not schema_exists(template_schema()):
+        raise RuntimeError("tenant template schema missing: run `manage.py migrate_schemas`")

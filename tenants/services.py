@@ -1,11 +1,12 @@
 """Writes for tenants and domains. Each service owns its transaction."""
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django_tenants.utils import schema_context
 
-from accounts.models import User
+from activity.models import AuditAction
 from activity.services import audit_record
 from tenants.models import Domain, Tenant
 from tenants.schema_template import schema_copy_template
@@ -18,7 +19,7 @@ def tenant_domain_for_slug(slug: str) -> str:
 
 @transaction.atomic
 def tenant_provision(
-    *, name: str, slug: str, custom_domain: str | None = None, actor: User | None = None
+    *, name: str, slug: str, custom_domain: str | None = None, actor: AbstractBaseUser | None = None
 ) -> Tenant:
     """Create a usable tenant: row, schema (a template copy), primary domain, audit row.
 
@@ -45,7 +46,9 @@ def tenant_provision(
     if custom_domain:
         domain_create(tenant=tenant, domain=custom_domain, is_primary=False)
     with schema_context(tenant.schema_name):
-        audit_record(action="tenant.provisioned", actor=actor, target=tenant.slug, data={"name": tenant.name})
+        audit_record(
+            action=AuditAction.TENANT_PROVISIONED, actor=actor, target=tenant.slug, data={"name": tenant.name}
+        )
     return tenant
 
 

@@ -14,6 +14,7 @@ from djstripe.models import Customer as DjstripeCustomer
 from stripe.params import CustomerCreateParams
 
 from accounts.models import User
+from activity.models import AuditAction
 from activity.services import audit_record
 from billing.plans import Plan
 from billing.stripe_api import stripe_client
@@ -51,7 +52,7 @@ def customer_ensure(*, tenant: Tenant) -> str:
     tenant.save(update_fields=["stripe_customer_id", "updated_at"])
     _djstripe_customer_sync(tenant=tenant, customer=customer)
     with schema_context(tenant.schema_name):
-        audit_record(action="billing.customer_created", target=customer.id)
+        audit_record(action=AuditAction.BILLING_CUSTOMER_CREATED, target=customer.id)
     return customer.id
 
 
@@ -104,5 +105,5 @@ def _djstripe_customer_sync(*, tenant: Tenant, customer: Any) -> None:
             if record.subscriber_id != tenant.pk:
                 record.subscriber = tenant
                 record.save(update_fields=["subscriber"])
-    except Exception as error:  # noqa: BLE001 - see the docstring
+    except Exception as error:
         logger.warning("dj-stripe customer mirror failed", customer_id=customer.id, error=repr(error))

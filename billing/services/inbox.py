@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from billing.models import WebhookEvent
 from billing.services.subscriptions import subscription_apply
-from saas.events import publish
+from saas.signals import StripeEventReceived, stripe_event_received
 from tenants.models import Tenant
 
 # Events that change a subscription's state; each names the subscription to re-read.
@@ -78,10 +78,8 @@ def webhook_event_receive(*, body: str, payload: dict[str, Any]) -> tuple[int, b
         row = cursor.fetchone()
     if row is None:
         return WebhookEvent.objects.values_list("id", flat=True).get(stripe_id=payload["id"]), False
-    publish(
-        "billing.stripe_event_received",
-        {"webhook_event_id": row[0], "stripe_event_id": payload["id"]},
-        tenant_schema="public",
+    stripe_event_received.publish(
+        StripeEventReceived(webhook_event_id=row[0], stripe_event_id=payload["id"]), tenant_schema="public"
     )
     return row[0], True
 

@@ -11,10 +11,11 @@ from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from activity.models import AuditAction
 from activity.services import audit_record
 from billing.plans import FREE, plan_for_price, plan_get
 from billing.stripe_api import stripe_client
-from saas.events import publish
+from saas.signals import PlanChanged, plan_changed
 from tenants.models import Tenant
 
 PAYING_STATUSES = {"active", "trialing"}
@@ -122,6 +123,6 @@ def _tenant_billing_set(*, tenant: Tenant, new: BillingState, reason: str) -> Te
         "reason": reason,
     }
     with schema_context(tenant.schema_name):
-        audit_record(action="billing.plan_changed", target=plan_get(new.plan).name, data=data)
-    publish("plan.changed", {"tenant_id": tenant.pk, **data}, tenant_schema=tenant.schema_name)
+        audit_record(action=AuditAction.BILLING_PLAN_CHANGED, target=plan_get(new.plan).name, data=data)
+    plan_changed.publish(PlanChanged(tenant_id=tenant.pk, **data), tenant_schema=tenant.schema_name)
     return tenant

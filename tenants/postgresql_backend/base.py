@@ -21,7 +21,7 @@ _SESSION_SEARCH_PATH = "_tenants_search_path"
 
 
 class DatabaseWrapper(TenantDatabaseWrapper):
-    def set_tenant(self, tenant, include_public=True):  # type: ignore[no-untyped-def]
+    def set_tenant(self, tenant, include_public=True):
         # Same schema: nothing to change. If the path is not known to be set (a new or
         # just-borrowed connection), the next cursor sets it; the ContentType cache stays.
         if self.schema_name == tenant.schema_name and self.include_public_schema == include_public:
@@ -32,7 +32,7 @@ class DatabaseWrapper(TenantDatabaseWrapper):
         # query, say) needs no SET either.
         self._trust_session_search_path()
 
-    def connect(self):  # type: ignore[no-untyped-def]
+    def connect(self):
         super().connect()
         self._trust_session_search_path()
 
@@ -41,7 +41,7 @@ class DatabaseWrapper(TenantDatabaseWrapper):
         if remembered and self.schema_name and remembered == self._get_cursor_search_paths():
             self.search_path_set_schemas = remembered
 
-    def _handle_search_path(self, cursor=None):  # type: ignore[no-untyped-def]
+    def _handle_search_path(self, cursor=None):
         super()._handle_search_path(cursor)
         if self.connection is None:
             return
@@ -56,10 +56,10 @@ class DatabaseWrapper(TenantDatabaseWrapper):
         if self.connection is not None:
             setattr(self.connection, _SESSION_SEARCH_PATH, None)
 
-    def rollback(self):  # type: ignore[no-untyped-def]
+    def rollback(self):
         self._forget_session_search_path()
         super().rollback()
 
-    def savepoint_rollback(self, sid):  # type: ignore[no-untyped-def]
+    def savepoint_rollback(self, sid):
         self._forget_session_search_path()
         super().savepoint_rollback(sid)

@@ -10,7 +10,7 @@ from django.db import ProgrammingError, connection, transaction
 from django.test import Client
 from django_tenants.utils import schema_context, tenant_context
 
-from activity.models import AuditEvent
+from activity.models import AuditAction, AuditEvent
 from activity.services import audit_record
 from tests.conftest import host_of
 
@@ -32,40 +32,40 @@ def dashboard(tenant, user) -> bytes:
 def test_audit_row_of_one_tenant_is_not_shown_on_another_tenants_dashboard(two_tenants_with_members):
     (first, first_member), (second, second_member) = two_tenants_with_members
     with tenant_context(first):
-        audit_record(action="secret.planned", target="only-in-first")
+        audit_record(action=AuditAction.INVITATION_CREATED, target="secret-only-in-first")
 
     # The row is on the first tenant's dashboard, so its absence below means something.
-    assert b"secret.planned" in dashboard(first, first_member)
+    assert b"secret-only-in-first" in dashboard(first, first_member)
     second_page = dashboard(second, second_member)
-    assert b"secret.planned" not in second_page
-    assert b"member.added" in second_page  # the second tenant's own activity is listed
+    assert b"secret-only-in-first" not in second_page
+    assert b"Member added" in second_page  # the second tenant's own activity is listed
 
     # A member of the first tenant visiting the second tenant's host sees no data at all.
     intruder = Client(HTTP_HOST=host_of(second))
     intruder.force_login(first_member)
     response = intruder.get("/")
     assert response.status_code == 403
-    assert b"secret.planned" not in response.content
-    assert b"member.added" not in response.content
+    assert b"secret-only-in-first" not in response.content
+    assert b"Member added" not in response.content
 
 
 def test_audit_row_of_one_tenant_is_not_found_from_another_tenants_schema(two_tenants_with_members):
     (first, _), (second, _) = two_tenants_with_members
     with tenant_context(first):
-        event = audit_record(action="secret.planned")
+        event = audit_record(action=AuditAction.INVITATION_CREATED, target="secret-only-in-first")
     with tenant_context(second):
-        assert not AuditEvent.objects.filter(action="secret.planned").exists()
+        assert not AuditEvent.objects.filter(target="secret-only-in-first").exists()
         # Not even by primary key: identity sequences are per schema, so the id may exist here
         # and then it must be the second tenant's own row.
         same_id = AuditEvent.objects.filter(pk=event.pk).first()
-        assert same_id is None or same_id.action != "secret.planned"
+        assert same_id is None or same_id.target != "secret-only-in-first"
     with tenant_context(first):
-        assert AuditEvent.objects.filter(action="secret.planned").count() == 1
+        assert AuditEvent.objects.filter(target="secret-only-in-first").count() == 1
 
 
 def test_public_schema_has_no_tenant_tables(tenant):
     with tenant_context(tenant):
-        audit_record(action="secret.planned")
+        audit_record(action=AuditAction.INVITATION_CREATED)
     with schema_context("public"):
         with connection.cursor() as cursor:
             cursor.execute("SELECT to_regclass(%s)", [f"public.{AuditEvent._meta.db_table}"])

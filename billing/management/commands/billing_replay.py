@@ -7,10 +7,10 @@ from billing.services import webhook_event_replay
 class Command(BaseCommand):
     help = "Process stored Stripe events again (by Stripe event id), e.g. after a failure."
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser):
         parser.add_argument("event_ids", nargs="+", help="Stripe event ids (evt_...)")
 
-    def handle(self, *args, event_ids: list[str], **options):  # type: ignore[no-untyped-def]
+    def handle(self, *args, event_ids: list[str], **options):
         failed = 0
         for stripe_id in event_ids:
             event = WebhookEvent.objects.filter(stripe_id=stripe_id).first()

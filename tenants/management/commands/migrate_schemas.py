@@ -7,7 +7,7 @@ from tenants.schema_template import template_ensure, template_schema, template_s
 
 
 class Command(MigrateSchemasCommand):
-    def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+    def handle(self, *args, **options):
         super().handle(*args, **options)
         # `--schema=X` migrates one schema; `--shared` only public: the template is a tenant.
         if not self.sync_tenant or self.schema_name not in (None, self.PUBLIC_SCHEMA_NAME):

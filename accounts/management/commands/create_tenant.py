@@ -9,14 +9,14 @@ from accounts.services import tenant_create_with_owner
 class Command(BaseCommand):
     help = "Provision a tenant with its owner: create_tenant SLUG NAME OWNER_EMAIL [--domain HOST]"
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser):
         parser.add_argument("slug")
         parser.add_argument("name")
         parser.add_argument("owner_email")
         parser.add_argument("--domain", help="An extra custom domain for the tenant")
         parser.add_argument("--password", help="Password for the owner if the account is new")
 
-    def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+    def handle(self, *args, **options):
         try:
             tenant = tenant_create_with_owner(
                 slug=options["slug"],
