@@ -14,7 +14,7 @@ ARGS ?=
 help:
 	@echo "make dev      install, start services, migrate, seed the demo tenant, run web + worker + beat"
 	@echo "make test     install and run the whole suite in parallel; make test ARGS='-k signup'"
-	@echo "make lint     ruff check, ruff format --check, mypy"
+	@echo "make lint     ruff check, ruff format --check, mypy, import-linter (the layer contract)"
 	@echo "make migrate  migrate_schemas against the configured or embedded PostgreSQL"
 	@echo "make bench    run every script in bench/"
 	@echo "make clean    remove var/ (embedded database, Redis data, mail, beat schedule)"
@@ -40,6 +40,7 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy .
+	$(VENV)/bin/lint-imports
 
 migrate: $(STAMP)
 	$(PY) -m saas.dev migrate
