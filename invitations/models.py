@@ -4,13 +4,44 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
-from django_fsm import FSMField, FSMModelMixin, transition
+from django_fsm import FSMField, FSMFieldMixin, transition
 
 from accounts.models import Membership, email_normalize
 from invitations.errors import InvitationError
 
 
-class Invitation(FSMModelMixin, models.Model):
+class ThreadSafeRefreshMixin(models.Model):
+    """`refresh_from_db()` for models with protected FSM fields, safe under threads.
+
+    django-fsm-2's FSMModelMixin switches the *field's* `protected` flag off and on around the
+    refresh. The field is shared by every instance in the process, so two threads refreshing
+    at once race: one switches protection back on while the other is still assigning, and the
+    assignment fails with "Direct state modification is not allowed" (a 500 on concurrent
+    POSTs). Protection only refuses assignment over a value already in the instance's
+    `__dict__`, so dropping this instance's own value first lets the refresh assign it, and
+    touches nothing another thread can see.
+    """
+
+    class Meta:
+        abstract = True
+
+    def refresh_from_db(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        fields = kwargs.get("fields") or (args[1] if len(args) > 1 else None)
+        protected = [
+            f.name
+            for f in self._meta.concrete_fields
+            if isinstance(f, FSMFieldMixin) and f.protected and (fields is None or f.attname in fields)
+        ]
+        kept = {name: self.__dict__.pop(name) for name in protected if name in self.__dict__}
+        try:
+            super().refresh_from_db(*args, **kwargs)
+        except BaseException:
+            for name, value in kept.items():  # the row is gone or unreadable: keep what we had
+                self.__dict__.setdefault(name, value)
+            raise
+
+
+class Invitation(ThreadSafeRefreshMixin, models.Model):
     """An offer to join one organization with a role: pending until a single decision.
 
     Transitions only set the state and its timestamps; the services in
