@@ -5,7 +5,7 @@ from django.urls import path
 from accounts import views
 
 urlpatterns = [
-    path("handoff/<str:token>/", views.login_handoff, name="login_handoff"),
+    path("handoff/", views.login_handoff, name="login_handoff"),
     path("switch/<slug:slug>/", views.organization_switch, name="organization_switch"),
     path("logout/", views.tenant_logout, name="tenant_logout"),
 ]

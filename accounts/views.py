@@ -15,11 +15,12 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.forms import SignUpForm
 from accounts.guard import AuthenticatedRequest, TenantHostRequest, TenantRequest, tenant_member
-from accounts.handoff import handoff_redirect
+from accounts.handoff import handoff_origin_allowed, handoff_response
 from accounts.models import User
 from accounts.selectors import membership_list_for_user, tenant_of_recent_sign_up
 from accounts.services import HandoffInvalid, login_handoff_redeem, user_sign_up
@@ -72,11 +73,11 @@ def signup(request: HttpRequest) -> HttpResponse:
                 repeated = _repeated_sign_up(request, data["email"], data["password"])
                 if repeated is not None:
                     login(request, repeated[0], backend=BACKEND)
-                    return handoff_redirect(user=repeated[0], tenant=repeated[1])
+                    return handoff_response(request, user=repeated[0], tenant=repeated[1])
                 form.add_service_errors(error.message_dict)
             else:
                 login(request, result.user, backend=BACKEND)
-                return handoff_redirect(user=result.user, tenant=result.tenant)
+                return handoff_response(request, user=result.user, tenant=result.tenant)
     if request.method == "POST" and status == 200 and not form.is_valid():
         status = 400
     context = {"form": form, "base_domain": settings.SAAS_BASE_DOMAIN}
@@ -99,9 +100,9 @@ def organization_go(request: AuthenticatedRequest) -> HttpResponse:
     wanted_host = urlsplit(request.GET.get("next", "")).hostname
     for membership in memberships:
         if wanted_host and any(d.domain == wanted_host for d in membership.tenant.domains.all()):
-            return handoff_redirect(user=request.user, tenant=membership.tenant)
+            return handoff_response(request, user=request.user, tenant=membership.tenant)
     if len(memberships) == 1:
-        return handoff_redirect(user=request.user, tenant=memberships[0].tenant)
+        return handoff_response(request, user=request.user, tenant=memberships[0].tenant)
     return redirect("organization_list")
 
 
@@ -109,7 +110,7 @@ def _open(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     membership = next((m for m in membership_list_for_user(user=request.user) if m.tenant.slug == slug), None)
     if membership is None:
         raise Http404("You are not a member of this organization.")
-    return handoff_redirect(user=request.user, tenant=membership.tenant)
+    return handoff_response(request, user=request.user, tenant=membership.tenant)
 
 
 @login_required
@@ -126,11 +127,14 @@ def organization_switch(request: TenantRequest, slug: str) -> HttpResponse:
     return _open(request, slug)
 
 
-@require_GET
-def login_handoff(request: TenantHostRequest, token: str) -> HttpResponse:
-    """Tenant host: redeem a one-time link, log the user in here, show the dashboard."""
+@csrf_exempt  # posted from another of our hosts; the Origin check is the CSRF defence
+@require_POST
+def login_handoff(request: TenantHostRequest) -> HttpResponse:
+    """Tenant host: redeem a one-time token posted from our own page, log the user in here."""
     try:
-        user = login_handoff_redeem(token=token, tenant=request.tenant)
+        if not handoff_origin_allowed(request.headers.get("Origin")):
+            raise HandoffInvalid
+        user = login_handoff_redeem(token=request.POST.get("token", ""), tenant=request.tenant)
     except HandoffInvalid:
         return render(
             request, "accounts/handoff_invalid.html", {"login_url": public_url("/login/")}, status=400

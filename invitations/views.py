@@ -11,7 +11,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.guard import TenantAccessDenied, TenantRequest, tenant_member, tenant_refusal
-from accounts.handoff import handoff_redirect
+from accounts.handoff import handoff_response
 from accounts.models import Membership, User
 from accounts.selectors import membership_list_for_tenant
 from invitations.errors import InvitationError
@@ -111,9 +111,9 @@ def revoke(request: TenantRequest, invitation_id: int) -> HttpResponse:
 # --- public host ---------------------------------------------------------------------------
 
 
-def _tenant_home(user: User, invitation: Invitation) -> HttpResponse:
+def _tenant_home(request: HttpRequest, user: User, invitation: Invitation) -> HttpResponse:
     """Land on the organization's dashboard, logged in there (sessions are per host)."""
-    return handoff_redirect(user=user, tenant=invitation.tenant)
+    return handoff_response(request, user=user, tenant=invitation.tenant)
 
 
 def invitation(request: HttpRequest, token: str) -> HttpResponse:
@@ -134,7 +134,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
                 return redirect(request.path)
             if action == "accept" and user.is_authenticated:
                 invitation_accept(invitation=found, user=user)
-                return _tenant_home(user, found)
+                return _tenant_home(request, user, found)
             if action == "signup" and not user.is_authenticated and signup_form.is_valid():
                 try:
                     membership = invitation_accept(invitation=found, **signup_form.cleaned_data)
@@ -143,7 +143,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
                         signup_form.add_error(field if field in signup_form.fields else None, field_errors)
                 else:
                     login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
-                    return _tenant_home(membership.user, found)
+                    return _tenant_home(request, membership.user, found)
         except InvitationError as refused:
             error = refused.message
         found.refresh_from_db()

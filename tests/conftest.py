@@ -1,9 +1,12 @@
 import itertools
+import re
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.http import HttpResponse
 from django.test import Client
 
 from accounts.services import membership_create
@@ -62,6 +65,37 @@ def member_of(db):
 
 def host_of(tenant) -> str:
     return tenant.domains.get(is_primary=True).domain
+
+
+def public_origin() -> str:
+    """The Origin header a browser sends from a page of the public host."""
+    port = f":{settings.SAAS_PUBLIC_PORT}" if settings.SAAS_PUBLIC_PORT else ""
+    return f"{settings.SAAS_SCHEME}://{settings.SAAS_BASE_DOMAIN}{port}"
+
+
+_HANDOFF_FORM = re.compile(
+    r'<form method="post" action="(?P<action>[^"]+)" data-autosubmit>\s*'
+    r'<input type="hidden" name="token" value="(?P<token>[^"]+)">'
+)
+
+
+def handoff_of(response: HttpResponse) -> tuple[str, str]:
+    """The tenant host and token a hand-off page carries (its form's action and hidden field)."""
+    assert response.status_code == 200, response.status_code
+    found = _HANDOFF_FORM.search(response.content.decode())
+    assert found, "not a hand-off page"
+    return urlsplit(found["action"]).hostname or "", found["token"]
+
+
+def follow_handoff(response: HttpResponse, *, origin: str | None = None, client: Client | None = None):
+    """Do what a hand-off page's script does: POST its token to the tenant host.
+
+    Returns the tenant host's client (its session now logged in) and the response.
+    """
+    host, token = handoff_of(response)
+    client = client or Client(HTTP_HOST=host)
+    answer = client.post("/auth/handoff/", {"token": token}, HTTP_ORIGIN=origin or public_origin())
+    return client, answer
 
 
 @pytest.fixture

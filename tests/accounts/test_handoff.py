@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts.models import LoginHandoff
 from accounts.services import login_handoff_create
 from tests.accounts.conftest import client_for
-from tests.conftest import host_of
+from tests.conftest import follow_handoff, handoff_of, host_of, public_origin
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -21,9 +21,9 @@ def owner_of(tenant, member_of):
     return member_of(tenant, role="owner")
 
 
-def redeem(tenant, token):
+def redeem(tenant, token, origin=None):
     browser = client_for(host_of(tenant))
-    return browser, browser.get(f"/auth/handoff/{token}/")
+    return browser, browser.post("/auth/handoff/", {"token": token}, HTTP_ORIGIN=origin or public_origin())
 
 
 def test_a_token_logs_in_once(tenant, owner_of):
@@ -37,6 +37,66 @@ def test_a_token_logs_in_once(tenant, owner_of):
     _, reused = redeem(tenant, token)
     assert reused.status_code == 400
     assert "This sign-in link cannot be used" in reused.content.decode()
+
+
+def test_the_page_carries_the_token_to_the_tenant_host_by_post(tenant, owner_of):
+    browser = client_for(settings.SAAS_BASE_DOMAIN)
+    browser.force_login(owner_of)
+    page = browser.get("/orgs/go/")
+    assert page["Cache-Control"] == "no-store"  # it holds a live token
+    host, token = handoff_of(page)
+    assert host == host_of(tenant)
+    assert token not in page.get("Location", "")
+    assert 'src="/static/saas/autosubmit.js"' in page.content.decode()
+
+
+def test_a_get_never_logs_in(tenant, owner_of):
+    """Review item 6: a link a third-party page opens (a GET) cannot redeem a token."""
+    token = login_handoff_create(user=owner_of, tenant=tenant)
+    browser = client_for(host_of(tenant))
+    assert browser.get(f"/auth/handoff/{token}/").status_code == 404
+    assert browser.get("/auth/handoff/", {"token": token}).status_code == 405
+    assert browser.get("/").status_code == 302  # still anonymous
+    assert LoginHandoff.objects.get().used_at is None
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        None,
+        "null",
+        "http://evil.example",
+        "http://localhost.evil.example:8000",
+        "https://localhost:8000",
+        "http://custom-domain.example",
+    ],
+)
+def test_a_post_from_another_site_is_refused_and_spends_nothing(tenant, owner_of, origin):
+    """Login CSRF: an attacker's page posting its own token into the victim's browser."""
+    token = login_handoff_create(user=owner_of, tenant=tenant)
+    browser = client_for(host_of(tenant))
+    headers = {} if origin is None else {"HTTP_ORIGIN": origin}
+    response = browser.post("/auth/handoff/", {"token": token}, **headers)
+    assert response.status_code == 400
+    assert browser.get("/").status_code == 302
+    assert LoginHandoff.objects.get().used_at is None
+
+
+def test_a_post_from_another_tenant_host_of_ours_is_accepted(make_tenant, member_of):
+    """Switching organizations posts from one tenant host to another."""
+    first, second = make_tenant(), make_tenant()
+    user = member_of(second, role="owner")
+    token = login_handoff_create(user=user, tenant=second)
+    _, response = redeem(second, token, origin=f"http://{host_of(first)}:{settings.SAAS_PUBLIC_PORT}")
+    assert response.status_code == 302 and response["Location"] == "/"
+
+
+def test_the_error_page_does_not_name_the_organization(make_tenant):
+    """Review item 15: an anonymous visitor on a tenant host learns nothing about it."""
+    tenant = make_tenant(name="Secret Project Ltd")
+    _, response = redeem(tenant, "x" * 43)
+    assert response.status_code == 400
+    assert "Secret Project Ltd" not in response.content.decode()
 
 
 def test_expired_token_is_refused(tenant, owner_of):
@@ -86,10 +146,8 @@ def test_public_login_continues_to_the_only_organization(tenant, owner_of):
     response = browser.post("/login/", {"login": owner_of.email, "password": DEFAULT_PASSWORD})
     assert response.status_code == 302 and response["Location"] == "/orgs/go/"
     onward = browser.get("/orgs/go/")
-    target = urlsplit(onward["Location"])
-    assert target.hostname == host_of(tenant)
-    tenant_browser = client_for(host_of(tenant))
-    assert tenant_browser.get(target.path)["Location"] == "/"
+    tenant_browser, landed = follow_handoff(onward, client=client_for(host_of(tenant)))
+    assert landed["Location"] == "/"
     assert tenant_browser.get("/").status_code == 200
 
 
@@ -125,7 +183,7 @@ def test_login_with_next_on_a_tenant_host_goes_to_that_tenant(make_tenant, membe
     )
     assert response.status_code == 302
     onward = browser.get(response["Location"])
-    assert urlsplit(onward["Location"]).hostname == host_of(second)
+    assert handoff_of(onward)[0] == host_of(second)
 
 
 def test_logout_on_a_tenant_host_ends_both_sessions(tenant, owner_of):

@@ -94,7 +94,5 @@ def catalog_snapshot(schema: str, *, with_migrations: bool = True) -> dict[str, 
 
 def applied_migrations(schema: str) -> list[tuple[str, str]]:
     with connection.cursor() as cursor:
-        cursor.execute(
-            f'SELECT app, name FROM "{schema}".django_migrations ORDER BY app, name'
-        )
+        cursor.execute(f'SELECT app, name FROM "{schema}".django_migrations ORDER BY app, name')
         return [tuple(row) for row in cursor.fetchall()]
