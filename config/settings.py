@@ -199,7 +199,11 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="optional")
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 # Sign-up attempts per client IP and per email address (allauth's rate-limit syntax).
-ACCOUNT_RATE_LIMITS = {"signup": env.str("SIGNUP_RATE_LIMIT", default="20/m/ip,5/h/key")}
+ACCOUNT_RATE_LIMITS = {
+    "signup": env.str("SIGNUP_RATE_LIMIT", default="20/m/ip,5/h/key"),
+    # Each invitation emails an address of the inviter's choosing: per inviter, per organization.
+    "invitation_create": env.str("INVITATION_RATE_LIMIT", default="20/h/user,50/h/key"),
+}
 # Seconds a login hand-off link (public host -> tenant host) stays usable.
 LOGIN_HANDOFF_SECONDS = env.int("LOGIN_HANDOFF_SECONDS", default=60)
 

@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 
 from invitations.errors import InvitationError
 from invitations.models import Invitation
-from invitations.services import invitation_expire, invitation_link, invitation_resend, invitation_revoke
+from invitations.services import invitation_expire, invitation_resend, invitation_revoke
 
 
 @admin.register(Invitation)
@@ -52,13 +52,10 @@ class InvitationAdmin(admin.ModelAdmin):
         self._each(request, queryset, lambda i: invitation_expire(invitation=i), "expired")
 
     @admin.action(
-        description="Resend selected: new link and expiry, emailed, and shown here once", permissions=["view"]
+        description="Resend selected: new link and expiry, emailed to the invitee", permissions=["view"]
     )
     def resend(self, request, queryset):
-        def issue(invitation: Invitation) -> None:
-            renewed = invitation_resend(invitation=invitation, actor=request.user)
-            # Shown in this one message; the token itself is never stored.
-            link = invitation_link(invitation=renewed)
-            self.message_user(request, f"{renewed.email}: {link}", messages.INFO)
-
-        self._each(request, queryset, issue, "sent again")
+        # The new link goes to the invitee's mailbox only (see invitations/views.py).
+        self._each(
+            request, queryset, lambda i: invitation_resend(invitation=i, actor=request.user), "sent again"
+        )

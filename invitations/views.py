@@ -1,5 +1,6 @@
 """Pages: the members page on a tenant host, the invitation link page on the public host."""
 
+from allauth.core import ratelimit
 from django.contrib import messages
 from django.contrib.auth import login
 from django.core.exceptions import ValidationError
@@ -22,7 +23,6 @@ from invitations.services import (
     invitation_accept,
     invitation_create,
     invitation_decline,
-    invitation_link,
     invitation_resend,
     invitation_revoke,
 )
@@ -44,6 +44,13 @@ def members(request: TenantRequest) -> HttpResponse:
                 TenantAccessDenied(TenantAccessDenied.ROLE_TOO_LOW, membership),
                 role=Membership.Role.ADMIN,
             )
+        if form.is_valid() and not ratelimit.consume(
+            request, action="invitation_create", key=tenant.schema_name
+        ):
+            # Per inviter and per organization (INVITATION_RATE_LIMIT): each one emails an
+            # address and an organization name of the inviter's choosing.
+            form.add_error(None, "Too many invitations sent recently. Please wait a while and try again.")
+            return render(request, "invitations/members.html", _members_context(request, form), status=429)
         if form.is_valid():
             try:
                 invitation = invitation_create(
@@ -55,25 +62,25 @@ def members(request: TenantRequest) -> HttpResponse:
             except InvitationError as error:
                 form.add_error("role" if error.code == "role" else "email", error.message)
             else:
-                # The link is shown this once; afterwards only the emailed copy exists.
-                link = invitation_link(invitation=invitation)
-                messages.success(
-                    request,
-                    f"Invitation sent to {invitation.email}. "
-                    f"You can also share this link (shown once): {link}",
-                )
+                # The link goes to the invitee's mailbox only: an account made from it is
+                # verified by that alone, so nobody else, the inviter included, may see it.
+                messages.success(request, f"Invitation sent to {invitation.email}.")
                 return redirect("members")
     return render(
         request,
         "invitations/members.html",
-        {
-            "membership": membership,
-            "members": membership_list_for_tenant(tenant=tenant),
-            "pending": invitation_pending_list(tenant=tenant),
-            "form": form,
-        },
+        _members_context(request, form),
         status=400 if form.errors else 200,
     )
+
+
+def _members_context(request: TenantRequest, form: InviteForm) -> dict[str, object]:
+    return {
+        "membership": request.membership,
+        "members": membership_list_for_tenant(tenant=request.tenant),
+        "pending": invitation_pending_list(tenant=request.tenant),
+        "form": form,
+    }
 
 
 def _tenant_invitation(request: TenantRequest, invitation_id: int) -> Invitation:

@@ -10,6 +10,7 @@ from django.utils import timezone
 from accounts.models import Membership, User
 from invitations.models import Invitation
 from invitations.services import invitation_accept, invitation_decline, invitation_revoke
+from invitations.tokens import token_for_salt
 from tests.conftest import follow_handoff, handoff_of, host_of
 from tests.factories import UserFactory
 
@@ -45,7 +46,8 @@ def test_members_see_members_and_pending_but_no_actions(org_client, plain_member
     assert "Send invitation" not in body and "Revoke" not in body
 
 
-def test_admin_invites_from_the_members_page_and_sees_the_link_once(org_client, admin, org):
+def test_admin_invites_from_the_members_page_and_never_sees_the_link(org_client, admin, org):
+    """Review item 5: only the invitee's mailbox holds the link, so following it proves the address."""
     client = logged_in(org_client, admin)
     response = client.post("/members/", {"email": "Invitee@Example.com", "role": "member"})
     assert response.status_code == 302
@@ -56,8 +58,7 @@ def test_admin_invites_from_the_members_page_and_sees_the_link_once(org_client, 
     link = f"/invitations/{token_for_salt(invitation.token_salt)}/"
     page = text(client.get("/members/"))
     assert "Invitation sent to invitee@example.com" in page
-    assert link in page
-    assert link not in text(client.get("/members/"))  # shown once
+    assert link not in page and token_for_salt(invitation.token_salt) not in page
     assert "invitee@example.com" in text(client.get("/members/"))  # still pending
 
 
@@ -282,8 +283,11 @@ def test_admin_lists_with_state_filter_and_runs_transitions_through_services(sta
 
     settings.INVITATION_RESEND_INTERVAL = 0
     response = staff_client.post(url, {"action": "resend", "_selected_action": [pending.pk]}, follow=True)
-    assert f"{settings.SAAS_SCHEME}://{settings.SAAS_BASE_DOMAIN}" in text(response)
-    assert "/invitations/" in text(response)
+    assert "1 invitation(s) sent again." in text(response)
+    # The new link is emailed, never shown (review item 5): staff see that it went out.
+    assert f"{settings.SAAS_SCHEME}://{settings.SAAS_BASE_DOMAIN}" not in text(response)
+    pending.refresh_from_db()
+    assert token_for_salt(pending.token_salt) not in text(response)
 
     response = staff_client.post(
         url, {"action": "revoke", "_selected_action": [pending.pk, closed.pk]}, follow=True
@@ -331,3 +335,35 @@ def test_switch_account_logs_out_and_returns_to_the_link(public_client, invite):
     response = client.post("/logout/", {"next": f"/invitations/{token}/"})
     assert response.status_code == 302 and response["Location"] == f"/invitations/{token}/"
     assert "Accept and create account" in text(client.get(f"/invitations/{token}/"))
+
+
+def test_invitations_are_rate_limited_per_inviter_and_per_organization(org, admin, member_of, settings):
+    """Review item 8: invite -> revoke cycles cannot send unlimited emails."""
+    from uuid import uuid4
+
+    from django.core.cache import cache
+    from django_tenants.utils import schema_context
+
+    from invitations.services import invitation_revoke
+
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "invitation_create": "3/h/user,5/h/key"}
+    with schema_context(org.schema_name):
+        cache.clear()  # counters of earlier runs (same schema names) must not count here
+    second_admin = member_of(org, UserFactory(email=f"{uuid4().hex[:8]}@example.com"), role="admin")
+
+    def invite_and_revoke(user) -> int:
+        client = logged_in(Client(HTTP_HOST=host_of(org)), user)
+        response = client.post("/members/", {"email": f"{uuid4().hex[:8]}@example.com", "role": "member"})
+        if response.status_code == 302:
+            invitation_revoke(
+                invitation=Invitation.objects.filter(tenant=org).latest("created_at"), actor=user
+            )
+        return response.status_code
+
+    assert [invite_and_revoke(admin) for _ in range(4)] == [302, 302, 302, 429]  # per inviter
+    assert [invite_and_revoke(second_admin) for _ in range(3)] == [302, 302, 429]  # per organization
+    refused = logged_in(Client(HTTP_HOST=host_of(org)), second_admin).post(
+        "/members/", {"email": "late@example.com", "role": "member"}
+    )
+    assert "Too many invitations sent recently" in text(refused)
+    assert Invitation.objects.filter(tenant=org).count() == 5
