@@ -1,6 +1,5 @@
 """The sign-up page through HTTP: field messages, abuse limits, landing on the dashboard."""
 
-
 import pytest
 from django.conf import settings
 from django.test import override_settings

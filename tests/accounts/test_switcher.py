@@ -1,6 +1,5 @@
 """The organization switcher: every organization of the user, moved between by hand-off."""
 
-
 import pytest
 from django.conf import settings
 
