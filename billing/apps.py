@@ -9,7 +9,7 @@ class BillingConfig(AppConfig):
         import stripe
         from django.conf import settings
 
-        from billing import receivers  # noqa: F401
+        from billing import checks, receivers  # noqa: F401
 
         # dj-stripe's own calls use stripe-python's global base; point it where ours go.
         stripe.api_base = settings.STRIPE_API_BASE

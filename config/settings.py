@@ -106,6 +106,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "accounts.middleware.SessionHostMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -168,8 +169,17 @@ CACHES = {
         },
     }
 }
-
+# Sessions live in public (one table for every host), so their cache entries must not depend
+# on the schema of the request that touched them: with the tenant key function a logout on a
+# tenant host deleted that host's entry and left the public host's copy alive for two weeks.
+CACHES["sessions"] = {
+    **CACHES["default"],
+    "KEY_FUNCTION": "django.core.cache.backends.base.default_key_func",
+    "REVERSE_KEY_FUNCTION": None,
+    "KEY_PREFIX": CACHES["default"]["KEY_PREFIX"] + ":sessions",
+}
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_CACHE_ALIAS = "sessions"
 
 # --- Accounts ----------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

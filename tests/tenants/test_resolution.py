@@ -210,9 +210,8 @@ def test_moving_between_tenants_sets_the_search_path_once_per_move(
 
 
 def unreachable_redis(settings) -> None:
-    settings.CACHES = {
-        "default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{closed_port()}/0"}
-    }
+    location = f"redis://127.0.0.1:{closed_port()}/0"
+    settings.CACHES = {alias: {**config, "LOCATION": location} for alias, config in settings.CACHES.items()}
 
 
 def closed_port() -> int:

@@ -1,0 +1,44 @@
+"""A session is good only on the host that issued it.
+
+Browsers keep cookies per host, so a real browser never presents one host's session cookie
+on another host; a cookie that turns up elsewhere was copied. That matters here because the
+session table is shared by every host and customers control their custom domains' DNS: a
+customer could point their domain at their own server, collect the session cookies our
+pages set there, and replay them on the public host or another tenant's host. Each session
+therefore records its host when it first carries data, and on any other host it reads as
+empty (anonymous). Moving between hosts goes through the login hand-off (accounts/handoff.py).
+"""
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
+from django.core.exceptions import DisallowedHost
+from django.http import HttpRequest, HttpResponse
+from django.utils.module_loading import import_string
+
+from tenants.middleware import hostname_of
+
+HOST_KEY = "_session_host"
+
+
+class SessionHostMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.session_store = import_string(f"{settings.SESSION_ENGINE}.SessionStore")
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            host = hostname_of(request)
+        except DisallowedHost:
+            host = ""
+        session: SessionBase = request.session
+        bound = session.get(HOST_KEY)
+        if bound is not None and bound != host:
+            # Not this host's session: start an empty one, leaving the other host's alone.
+            request.session = self.session_store()
+        response = self.get_response(request)
+        session = request.session
+        if session.get(HOST_KEY) is None and not session.is_empty() and len(session.keys()) > 0:
+            session[HOST_KEY] = host
+        return response
