@@ -4,6 +4,7 @@ from django.shortcuts import render
 
 from accounts.selectors import membership_get, membership_list_for_tenant
 from activity.selectors import audit_recent
+from billing.selectors import billing_account_get
 from notifications.selectors import notification_recent
 from saas.hosts import public_url
 
@@ -21,6 +22,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "tenants/dashboard.html",
         {
             "membership": membership,
+            "billing_account": billing_account_get(tenant=tenant),
             "members": membership_list_for_tenant(tenant=tenant),
             "activity": audit_recent(limit=10),
             "notifications": list(notification_recent(user=request.user, limit=5)),  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ from django.db import connection
 from django.test import Client
 
 from accounts.services import membership_create
+from billing.models import BillingAccount
 from billing.stripe_fake import FakeStripe
 from tenants.resolution import resolver
 from tenants.services import tenant_provision
@@ -58,6 +59,12 @@ def member_of(db):
         return user
 
     return make
+
+
+def on_plan(tenant, plan: str, **billing):
+    """Put a tenant on a billing plan (test set-up: in the product only billing's services write it)."""
+    BillingAccount.objects.update_or_create(tenant=tenant, defaults={"plan": plan, **billing})
+    return tenant
 
 
 def host_of(tenant) -> str:

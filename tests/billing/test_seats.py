@@ -3,8 +3,10 @@ from django.core.exceptions import ValidationError
 from django.test import override_settings
 
 from billing.plans import PLANS, plan_for_price
-from billing.selectors import seats_used, tenant_plan, tenant_seat_limit
+from billing.seats import seats_used
+from billing.selectors import billing_account_get
 from billing.services import seat_check
+from tests.conftest import on_plan
 
 pytestmark = pytest.mark.django_db
 
@@ -13,7 +15,7 @@ def test_free_plan_refuses_the_fourth_seat_naming_the_plan(tenant, member_of):
     for _ in range(3):
         member_of(tenant)
     assert seats_used(tenant=tenant) == 3
-    assert tenant_plan(tenant=tenant).name == "Free"
+    assert billing_account_get(tenant=tenant).current_plan.name == "Free"
     with pytest.raises(ValidationError) as refused:
         seat_check(tenant=tenant)
     assert refused.value.messages == ["The Free plan includes 3 seats; upgrade to invite more."]
@@ -27,11 +29,11 @@ def test_a_seat_within_the_limit_is_allowed(tenant, member_of):
 
 
 def test_pro_plan_and_bought_seats_raise_the_limit(tenant, member_of):
-    tenant.plan = "pro"
-    tenant.save(update_fields=["plan"])
-    assert tenant_seat_limit(tenant=tenant) == PLANS["pro"].seats == 10
-    tenant.seats = 25
-    assert tenant_seat_limit(tenant=tenant) == 25
+    on_plan(tenant, "pro")
+    account = billing_account_get(tenant=tenant)
+    assert account.seat_limit == PLANS["pro"].seats == 10
+    account.seats = 25
+    assert account.seat_limit == 25
     for _ in range(4):
         member_of(tenant)
     seat_check(tenant=tenant)
@@ -60,6 +62,5 @@ def test_an_invitation_beyond_the_plans_seats_is_refused_naming_the_plan(tenant,
     assert "The Free plan includes 3 seats; upgrade to invite more." in str(refused.value)
     assert not Invitation.objects.filter(email="fourth@example.com").exists()
 
-    tenant.plan = "pro"
-    tenant.save(update_fields=["plan"])
+    on_plan(tenant, "pro")
     invitation_create(tenant=tenant, inviter=owner, email="fourth@example.com", role="member")
