@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError
 from django.test import override_settings
 
 from billing.plans import PLANS, plan_for_price
-from billing.seats import seats_used
+from billing.seats import seat_counter_register, seat_counter_unregister, seat_counters, seats_used
 from billing.selectors import billing_account_get
 from billing.services import seat_check
 from tests.conftest import on_plan
@@ -64,3 +64,36 @@ def test_an_invitation_beyond_the_plans_seats_is_refused_naming_the_plan(tenant,
 
     on_plan(tenant, "pro")
     invitation_create(tenant=tenant, inviter=owner, email="fourth@example.com", role="member")
+
+
+def test_invitations_registers_its_pending_invitations_as_a_seat_counter():
+    from invitations.selectors import invitation_pending_count
+
+    assert invitation_pending_count in seat_counters()
+
+
+@pytest.fixture
+def reserved_seats():
+    """A seat counter of a made-up app (seats reserved for, say, guests), registered for one test."""
+    reserved: dict[int, int] = {}
+
+    def seats_reserved(*, tenant) -> int:
+        return reserved.get(tenant.pk, 0)
+
+    seat_counter_register(seats_reserved)
+    yield reserved, seats_reserved
+    seat_counter_unregister(seats_reserved)
+
+
+def test_a_registered_counter_takes_seats_once_however_often_it_registers(tenant, member_of, reserved_seats):
+    reserved, counter = reserved_seats
+    member_of(tenant)
+    assert seats_used(tenant=tenant) == 1
+    reserved[tenant.pk] = 2
+    seat_counter_register(counter)  # again, as a second AppConfig.ready() would
+    assert seats_used(tenant=tenant) == 3  # one member + two reserved, counted once
+    with pytest.raises(ValidationError, match="Free plan includes 3 seats"):
+        seat_check(tenant=tenant)
+    seat_counter_unregister(counter)
+    assert seats_used(tenant=tenant) == 1
+    seat_check(tenant=tenant, adding=2)
