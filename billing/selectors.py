@@ -32,7 +32,9 @@ def invoices_recent(*, account: BillingAccount, limit: int = 10) -> list[dict]:
     """The account's latest invoices, read from Stripe (the source of truth for money)."""
     if not account.stripe_customer_id:
         return []
-    invoices = stripe_client().v1.invoices.list(params={"customer": account.stripe_customer_id, "limit": limit})
+    invoices = stripe_client().v1.invoices.list(
+        params={"customer": account.stripe_customer_id, "limit": limit}
+    )
     return [
         {
             "number": invoice.get("number") or invoice["id"],

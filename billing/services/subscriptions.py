@@ -107,7 +107,9 @@ def past_due_downgrade() -> int:
     return count
 
 
-def _billing_state_set(*, account: BillingAccount, tenant: Tenant, new: BillingState, reason: str) -> BillingAccount:
+def _billing_state_set(
+    *, account: BillingAccount, tenant: Tenant, new: BillingState, reason: str
+) -> BillingAccount:
     """Write the new state if it differs; audit and announce only a real change (lock held)."""
     old = _current(account)
     if new == old:

@@ -30,7 +30,8 @@ def migrate_back():
     """Unapply the move; returns the historical apps of the schema before it."""
     executor = MigrationExecutor(connection)
     for node in MOVE:
-        executor.unapply_migration(executor.loader.project_state(node, at_end=False), executor.loader.graph.nodes[node])
+        state = executor.loader.project_state(node, at_end=False)
+        executor.unapply_migration(state, executor.loader.graph.nodes[node])
     return executor.loader.project_state(MOVE[-1], at_end=False).apps
 
 
@@ -105,7 +106,14 @@ def test_billing_values_move_to_one_account_per_tenant_and_back():
         "cus_mig_1",
         "sub_mig_1",
     )
-    assert billing_columns(OldTenant.objects.get(pk=free.pk)) == ("business", "active", None, None, "cus_mig_2", "")
+    assert billing_columns(OldTenant.objects.get(pk=free.pk)) == (
+        "business",
+        "active",
+        None,
+        None,
+        "cus_mig_2",
+        "",
+    )
     assert "billing_billingaccount" not in connection.introspection.table_names()
 
     migrate_forward()  # today's schema again for the rest of the test's teardown

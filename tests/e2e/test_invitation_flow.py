@@ -14,8 +14,8 @@ from accounts.models import Membership, User
 from accounts.services import membership_create
 from invitations.models import Invitation
 from tenants.services import tenant_provision
-from tests.e2e.browser import chromium, requires_chromium
 from tests.conftest import on_plan
+from tests.e2e.browser import chromium, requires_chromium
 from tests.e2e.conftest import BrowserClient, wait_until
 
 pytestmark = pytest.mark.e2e
