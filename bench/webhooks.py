@@ -237,9 +237,8 @@ def main() -> None:
         from djstripe.models import WebhookEndpoint
 
         from accounts.services import tenant_create_with_owner
-        from billing.models import WebhookEvent
+        from billing.models import BillingAccount, WebhookEvent
         from billing.services import customer_ensure
-        from tenants.models import Tenant
 
         WebhookEvent.objects.all().delete()  # a copy of the template: start from an empty inbox
         tenant = tenant_create_with_owner(
@@ -342,7 +341,7 @@ def main() -> None:
                 post(requests.Session(), f"http://127.0.0.1:{our_port}/billing/webhook/", host, payload)
 
                 def plan_applied(plan: str = plan) -> bool:
-                    return Tenant.objects.filter(pk=tenant.pk, plan=plan).exists()
+                    return BillingAccount.objects.filter(tenant=tenant, plan=plan).exists()
 
                 wait_until(
                     plan_applied,

@@ -1,7 +1,26 @@
 from django.contrib import admin, messages
 
-from billing.models import WebhookEvent
+from billing.models import BillingAccount, WebhookEvent
 from billing.services import webhook_event_replay
+
+
+@admin.register(BillingAccount)
+class BillingAccountAdmin(admin.ModelAdmin):
+    """Read only: plans change through Stripe (webhooks) and billing's services, never by hand."""
+
+    list_display = ["tenant", "plan", "status", "seats", "past_due_since", "stripe_customer_id", "updated_at"]
+    list_filter = ["plan", "status"]
+    search_fields = ["tenant__name", "tenant__slug", "stripe_customer_id", "stripe_subscription_id"]
+    list_select_related = ["tenant"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # staff still see every field: view permission
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(WebhookEvent)

@@ -1,56 +1,39 @@
-"""Reads for billing: what a tenant's plan allows and how much of it is used."""
+"""Reads for billing: a tenant's billing state, what its plan allows and how much is used."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from django.apps import apps
-
-from billing.plans import Plan, plan_get
+from billing.models import BillingAccount
+from billing.stripe_api import stripe_client
 from tenants.models import Tenant
 
 
-def tenant_plan(*, tenant: Tenant) -> Plan:
-    """The plan the tenant is on now (a past-due tenant keeps its plan until the grace ends)."""
-    return plan_get(tenant.plan)
+def billing_account_get(*, tenant: Tenant) -> BillingAccount:
+    """The tenant's plan, status and seats, read afresh: one query (the row is made on first use).
+
+    Pages call this rather than reading the Tenant: the host -> tenant cache may hold a Tenant
+    from before a webhook changed the plan, and the plan is not on it. A tenant provisioned
+    since the data migration gets its row here, race-safely: two first reads at once both try
+    the insert, the unique tenant column lets one win and the other reads the winner's row.
+    """
+    account, _ = BillingAccount.objects.get_or_create(tenant=tenant)
+    return account
 
 
-def tenant_seat_limit(*, tenant: Tenant) -> int | None:
-    """Seats the tenant may fill (members plus pending invitations); None means no limit."""
-    plan = tenant_plan(tenant=tenant)
-    if plan.seats is None:
+def billing_account_for_customer(*, customer_id: str) -> BillingAccount | None:
+    """The billing account (with its tenant) that has this Stripe customer, or None."""
+    if not customer_id:
         return None
-    return max(plan.seats, tenant.seats or 0)
+    return BillingAccount.objects.select_related("tenant").filter(stripe_customer_id=customer_id).first()
 
 
-def seats_used(*, tenant: Tenant) -> int:
-    """Members plus pending invitations (when the invitations app is installed)."""
-    from accounts.models import Membership
-
-    used = Membership.objects.filter(tenant=tenant).count()
-    if apps.is_installed("invitations"):
-        used += _pending_invitations(tenant=tenant)
-    return used
-
-
-def _pending_invitations(*, tenant: Tenant) -> int:
-    # Imported lazily: billing must not depend on invitations being installed.
-    try:
-        from invitations.selectors import invitation_pending_count  # type: ignore[import-not-found]
-    except ImportError:
-        invitation_model = apps.get_model("invitations", "Invitation")
-        return invitation_model.objects.filter(tenant=tenant, state="pending").count()
-    return invitation_pending_count(tenant=tenant)
-
-
-def invoices_recent(*, tenant: Tenant, limit: int = 10) -> list[dict]:
-    """The tenant's latest invoices, read from Stripe (the source of truth for money)."""
-    from billing.stripe_api import stripe_client
-
-    if not tenant.stripe_customer_id:
+def invoices_recent(*, account: BillingAccount, limit: int = 10) -> list[dict]:
+    """The account's latest invoices, read from Stripe (the source of truth for money)."""
+    if not account.stripe_customer_id:
         return []
     invoices = stripe_client().v1.invoices.list(
-        params={"customer": tenant.stripe_customer_id, "limit": limit}
+        params={"customer": account.stripe_customer_id, "limit": limit}
     )
     return [
         {

@@ -17,10 +17,10 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.guard import TenantRequest, tenant_member
 from accounts.models import Membership
 from billing.plans import PLANS, plans_paid
-from billing.selectors import invoices_recent, seats_used, tenant_plan, tenant_seat_limit
+from billing.seats import seats_used
+from billing.selectors import billing_account_get, invoices_recent
 from billing.services import checkout_session_create, portal_session_create, webhook_event_receive
 from billing.stripe_api import STRIPE_TRANSIENT_ERRORS, billing_enabled
-from tenants.models import Tenant
 
 logger = structlog.get_logger(__name__)
 
@@ -56,12 +56,13 @@ billing_admins = tenant_member(role=Membership.Role.ADMIN, refused_template="bil
 @billing_admins
 def billing_page(request: TenantRequest) -> HttpResponse:
     """Plan, status, seats and invoices, with Upgrade and Manage. Owners and admins only."""
-    # Read afresh: the host -> tenant cache may hold a copy from before a webhook changed the plan.
-    tenant = Tenant.objects.get(pk=request.tenant.pk)  # type: ignore[attr-defined]
+    tenant = request.tenant
+    # The billing row, not the Tenant: the host -> tenant cache may be older than the last webhook.
+    account = billing_account_get(tenant=tenant)
     invoices, invoices_error = [], ""
-    if billing_enabled() and tenant.stripe_customer_id:
+    if billing_enabled() and account.stripe_customer_id:
         try:
-            invoices = invoices_recent(tenant=tenant)
+            invoices = invoices_recent(account=account)
         except STRIPE_TRANSIENT_ERRORS:
             invoices_error = "Invoices are unavailable right now; try again in a minute."
     return render(
@@ -69,10 +70,10 @@ def billing_page(request: TenantRequest) -> HttpResponse:
         "billing/billing.html",
         {
             "membership": request.membership,
-            "tenant": tenant,
-            "plan": tenant_plan(tenant=tenant),
+            "billing_account": account,
+            "plan": account.current_plan,
             "seats_used": seats_used(tenant=tenant),
-            "seat_limit": tenant_seat_limit(tenant=tenant),
+            "seat_limit": account.seat_limit,
             "plans": plans_paid(),
             "invoices": invoices,
             "invoices_error": invoices_error,

@@ -280,6 +280,9 @@ if IS_PRODUCTION and STRIPE_SECRET_KEY and not STRIPE_WEBHOOK_SECRET:
 # A past-due tenant keeps its paid plan this many days before it falls back to Free.
 BILLING_GRACE_DAYS = env.int("BILLING_GRACE_DAYS", default=7)
 DJSTRIPE_SUBSCRIBER_MODEL = "tenants.Tenant"
+# billing.services.customer_ensure links each customer to its tenant; dj-stripe's own linking
+# (by this metadata key) would demand an `email` attribute on the Tenant, which has none.
+DJSTRIPE_SUBSCRIBER_CUSTOMER_KEY = ""
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 DJSTRIPE_WEBHOOK_VALIDATION = "verify_signature"
 CELERY_BEAT_SCHEDULE["billing-past-due-downgrade"] = {

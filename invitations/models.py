@@ -1,4 +1,5 @@
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -25,7 +26,7 @@ class ThreadSafeRefreshMixin(models.Model):
     class Meta:
         abstract = True
 
-    def refresh_from_db(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def refresh_from_db(self, *args: Any, **kwargs: Any) -> None:
         fields = kwargs.get("fields") or (args[1] if len(args) > 1 else None)
         protected = [
             f.name

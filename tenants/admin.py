@@ -10,8 +10,9 @@ class DomainInline(admin.TabularInline):
 
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "schema_name", "plan", "created_at"]
-    list_filter = ["plan", "created_at"]
+    # The plan is billing's: see and filter it under Billing > Billing accounts.
+    list_display = ["name", "slug", "schema_name", "created_at"]
+    list_filter = ["created_at"]
     search_fields = ["name", "slug", "schema_name", "domains__domain"]
     readonly_fields = ["schema_name", "created_at", "updated_at"]
     inlines = [DomainInline]

@@ -6,7 +6,11 @@ from tenants.validators import validate_slug
 
 
 class Tenant(TenantMixin):
-    """An organization: its own PostgreSQL schema, subdomain and plan."""
+    """An organization's identity: name, subdomain slug and its own PostgreSQL schema.
+
+    Its plan, seats and Stripe customer are billing's (`billing.BillingAccount`), kept off
+    this row because the host -> tenant cache serves copies of it.
+    """
 
     name = models.CharField(max_length=100)
     slug = models.CharField(
@@ -15,21 +19,6 @@ class Tenant(TenantMixin):
         validators=[validate_slug],
         error_messages={"unique": "This subdomain is already taken."},
     )
-
-    class PlanStatus(models.TextChoices):
-        ACTIVE = "active", "Active"
-        PAST_DUE = "past_due", "Past due"
-        CANCELED = "canceled", "Canceled"
-
-    # Owned by billing (billing.services.subscription_apply); codes are in billing/plans.py.
-    plan = models.CharField(max_length=32, default="free")
-    plan_status = models.CharField(max_length=16, choices=PlanStatus.choices, default=PlanStatus.ACTIVE)
-    # Seats bought (a subscription's quantity can exceed the plan's included seats); None: the plan's.
-    seats = models.PositiveIntegerField(null=True, blank=True)
-    past_due_since = models.DateTimeField(null=True, blank=True)
-    # The tenant is the Stripe customer (dj-stripe's subscriber model).
-    stripe_customer_id = models.CharField(max_length=255, blank=True, db_index=True)
-    stripe_subscription_id = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -43,12 +32,6 @@ class Tenant(TenantMixin):
 
     def __str__(self) -> str:
         return self.name
-
-    @property
-    def email(self) -> str:
-        """The billing address: the first owner's (dj-stripe needs an email on its subscriber)."""
-        owner = self.memberships.filter(role="owner").select_related("user").order_by("created_at").first()
-        return owner.user.email if owner else ""
 
 
 class Domain(DomainMixin):

@@ -1,15 +1,16 @@
 import itertools
 import re
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
 from django.db import connection
-from django.http import HttpResponse
 from django.test import Client
 
 from accounts.services import membership_create
+from billing.models import BillingAccount
 from billing.stripe_fake import FakeStripe
 from tenants.resolution import resolver
 from tenants.services import tenant_provision
@@ -63,6 +64,12 @@ def member_of(db):
     return make
 
 
+def on_plan(tenant, plan: str, **billing):
+    """Put a tenant on a billing plan (test set-up: in the product only billing's services write it)."""
+    BillingAccount.objects.update_or_create(tenant=tenant, defaults={"plan": plan, **billing})
+    return tenant
+
+
 def host_of(tenant) -> str:
     return tenant.domains.get(is_primary=True).domain
 
@@ -79,7 +86,7 @@ _HANDOFF_FORM = re.compile(
 )
 
 
-def handoff_of(response: HttpResponse) -> tuple[str, str]:
+def handoff_of(response: Any) -> tuple[str, str]:
     """The tenant host and token a hand-off page carries (its form's action and hidden field)."""
     assert response.status_code == 200, response.status_code
     found = _HANDOFF_FORM.search(response.content.decode())
@@ -87,7 +94,7 @@ def handoff_of(response: HttpResponse) -> tuple[str, str]:
     return urlsplit(found["action"]).hostname or "", found["token"]
 
 
-def follow_handoff(response: HttpResponse, *, origin: str | None = None, client: Client | None = None):
+def follow_handoff(response: Any, *, origin: str | None = None, client: Client | None = None):
     """Do what a hand-off page's script does: POST its token to the tenant host.
 
     Returns the tenant host's client (its session now logged in) and the response.

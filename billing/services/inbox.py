@@ -11,9 +11,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from billing.models import WebhookEvent
+from billing.selectors import billing_account_for_customer
 from billing.services.subscriptions import subscription_apply
 from saas.signals import StripeEventReceived, stripe_event_received
-from tenants.models import Tenant
 
 # Events that change a subscription's state; each names the subscription to re-read.
 HANDLED_TYPES = {
@@ -108,18 +108,16 @@ def webhook_event_process(*, webhook_event_id: int) -> WebhookEvent:
         # invoice has no subscription).
         event.state = WebhookEvent.State.IGNORED
     else:
-        tenant = (
-            Tenant.objects.filter(stripe_customer_id=event.customer_id).first() if event.customer_id else None
-        )
-        if tenant is None:
+        account = billing_account_for_customer(customer_id=event.customer_id)
+        if account is None:
             # Flagged for staff: a customer made outside this app, or a tenant since deleted.
             event.state = WebhookEvent.State.UNMATCHED
             event.last_error = f"No tenant has Stripe customer {event.customer_id or '(none)'}"
         else:
             subscription_apply(
-                tenant=tenant, subscription_id=subscription_id, stripe_event_id=event.stripe_id
+                tenant=account.tenant, subscription_id=subscription_id, stripe_event_id=event.stripe_id
             )
-            event.tenant = tenant
+            event.tenant = account.tenant
             event.state = WebhookEvent.State.PROCESSED
     event.processed_at = timezone.now()
     event.save(update_fields=["state", "attempts", "last_error", "tenant", "processed_at"])

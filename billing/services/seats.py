@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 
-from billing.selectors import seats_used, tenant_plan, tenant_seat_limit
+from billing.seats import seats_used
+from billing.selectors import billing_account_get
 from tenants.models import Tenant
 
 
@@ -13,14 +14,14 @@ def seat_check(*, tenant: Tenant, adding: int = 1) -> None:
 
     Call it inside the transaction that adds the seat, after locking the tenant row
     (`Tenant.objects.select_for_update()`), so two concurrent invitations cannot both take
-    the last seat.
+    the last seat. Seats taken are members plus every registered counter (`billing.seats`).
     """
-    limit = tenant_seat_limit(tenant=tenant)
+    account = billing_account_get(tenant=tenant)
+    limit = account.seat_limit
     if limit is None:
         return
     if seats_used(tenant=tenant) + adding > limit:
-        plan = tenant_plan(tenant=tenant)
         raise ValidationError(
-            f"The {plan.name} plan includes {limit} seats; upgrade to invite more.",
+            f"The {account.current_plan.name} plan includes {limit} seats; upgrade to invite more.",
             code="seat_limit",
         )

@@ -1,4 +1,4 @@
-"""Applying a Stripe subscription to its tenant: plan, status, seats, exactly once per change."""
+"""Applying a Stripe subscription to its tenant's billing account: plan, status, seats, once per change."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from django_tenants.utils import schema_context
 
 from activity.models import AuditAction
 from activity.services import audit_record
+from billing.models import BillingAccount
 from billing.plans import FREE, plan_for_price, plan_get
+from billing.services.accounts import billing_account_lock
 from billing.stripe_api import stripe_client
 from saas.signals import PlanChanged, plan_changed
 from tenants.models import Tenant
@@ -29,17 +31,17 @@ class BillingDataError(ValueError):
 @dataclass(frozen=True)
 class BillingState:
     plan: str
-    plan_status: str
+    status: str
     seats: int | None
     past_due_since: datetime | None
     stripe_subscription_id: str
 
 
-FIELDS = ("plan", "plan_status", "seats", "past_due_since", "stripe_subscription_id")
+FIELDS = ("plan", "status", "seats", "past_due_since", "stripe_subscription_id")
 
 
-def _current(tenant: Tenant) -> BillingState:
-    return BillingState(**{name: getattr(tenant, name) for name in FIELDS})
+def _current(account: BillingAccount) -> BillingState:
+    return BillingState(**{name: getattr(account, name) for name in FIELDS})
 
 
 def _grace_over(since: datetime | None) -> bool:
@@ -52,7 +54,7 @@ def _state_from(subscription: Any, *, current: BillingState) -> BillingState:
     if status in ENDED_STATUSES:
         if current.stripe_subscription_id not in ("", subscription["id"]):
             return current  # an older subscription ended; the tenant has moved on to another
-        return BillingState(FREE, Tenant.PlanStatus.CANCELED, None, None, "")
+        return BillingState(FREE, BillingAccount.Status.CANCELED, None, None, "")
     if status not in PAYING_STATUSES and status != "past_due":
         return current  # incomplete: the first payment has not gone through yet
     item = subscription["items"]["data"][0]
@@ -68,20 +70,22 @@ def _state_from(subscription: Any, *, current: BillingState) -> BillingState:
         since = current.past_due_since or timezone.now()
         # Access is kept for the grace period, then the tenant falls back to Free (until paid).
         plan_code = FREE if _grace_over(since) else plan.code
-        return BillingState(plan_code, Tenant.PlanStatus.PAST_DUE, seats, since, subscription["id"])
-    return BillingState(plan.code, Tenant.PlanStatus.ACTIVE, seats, None, subscription["id"])
+        return BillingState(plan_code, BillingAccount.Status.PAST_DUE, seats, since, subscription["id"])
+    return BillingState(plan.code, BillingAccount.Status.ACTIVE, seats, None, subscription["id"])
 
 
 @transaction.atomic
-def subscription_apply(*, tenant: Tenant, subscription_id: str, stripe_event_id: str = "") -> Tenant:
+def subscription_apply(*, tenant: Tenant, subscription_id: str, stripe_event_id: str = "") -> BillingAccount:
     """Set the tenant's plan, status and seats from the subscription's current state at Stripe."""
-    tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
-    # Stripe is read under the tenant's lock, not before it: events for one tenant then apply
-    # one after another, each seeing Stripe's state after the previous one, so repeated,
+    account = billing_account_lock(tenant=tenant)
+    # Stripe is read under the billing row's lock, not before it: events for one tenant then
+    # apply one after another, each seeing Stripe's state after the previous one, so repeated,
     # concurrent and out-of-order deliveries all end in Stripe's latest state.
     subscription = stripe_client().v1.subscriptions.retrieve(subscription_id)
-    new = _state_from(subscription, current=_current(tenant))
-    return _tenant_billing_set(tenant=tenant, new=new, reason=f"stripe:{stripe_event_id or subscription_id}")
+    new = _state_from(subscription, current=_current(account))
+    return _billing_state_set(
+        account=account, tenant=tenant, new=new, reason=f"stripe:{stripe_event_id or subscription_id}"
+    )
 
 
 @transaction.atomic
@@ -89,40 +93,42 @@ def past_due_downgrade() -> int:
     """Beat: move tenants past due beyond the grace period to Free; returns how many."""
     cutoff = timezone.now() - timedelta(days=settings.BILLING_GRACE_DAYS)
     overdue = (
-        Tenant.objects.select_for_update(skip_locked=True)
-        .filter(plan_status=Tenant.PlanStatus.PAST_DUE, past_due_since__lte=cutoff)
+        # Locked rows belong to a webhook applying right now; it decides, the next sweep retries.
+        BillingAccount.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("tenant")
+        .filter(status=BillingAccount.Status.PAST_DUE, past_due_since__lte=cutoff)
         .exclude(plan=FREE)
     )
     count = 0
-    for tenant in overdue:
-        current = _current(tenant)
-        new = BillingState(
-            FREE, current.plan_status, None, current.past_due_since, current.stripe_subscription_id
-        )
-        _tenant_billing_set(tenant=tenant, new=new, reason="grace period over")
+    for account in overdue:
+        current = _current(account)
+        new = BillingState(FREE, current.status, None, current.past_due_since, current.stripe_subscription_id)
+        _billing_state_set(account=account, tenant=account.tenant, new=new, reason="grace period over")
         count += 1
     return count
 
 
-def _tenant_billing_set(*, tenant: Tenant, new: BillingState, reason: str) -> Tenant:
+def _billing_state_set(
+    *, account: BillingAccount, tenant: Tenant, new: BillingState, reason: str
+) -> BillingAccount:
     """Write the new state if it differs; audit and announce only a real change (lock held)."""
-    old = _current(tenant)
+    old = _current(account)
     if new == old:
-        return tenant
+        return account
     changed = [name for name in FIELDS if getattr(old, name) != getattr(new, name)]
     for name in changed:
-        setattr(tenant, name, getattr(new, name))
-    tenant.save(update_fields=[*changed, "updated_at"])
-    if old.plan == new.plan and old.plan_status == new.plan_status:
-        return tenant  # seats or ids only: nothing a person needs to be told
+        setattr(account, name, getattr(new, name))
+    account.save(update_fields=[*changed, "updated_at"])
+    if old.plan == new.plan and old.status == new.status:
+        return account  # seats or ids only: nothing a person needs to be told
     data = {
         "old_plan": old.plan,
         "new_plan": new.plan,
-        "old_status": old.plan_status,
-        "new_status": new.plan_status,
+        "old_status": old.status,
+        "new_status": new.status,
         "reason": reason,
     }
     with schema_context(tenant.schema_name):
         audit_record(action=AuditAction.BILLING_PLAN_CHANGED, target=plan_get(new.plan).name, data=data)
     plan_changed.publish(PlanChanged(tenant_id=tenant.pk, **data), tenant_schema=tenant.schema_name)
-    return tenant
+    return account

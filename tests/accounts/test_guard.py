@@ -101,5 +101,5 @@ def test_the_rule_refuses_inactive_users_and_ranks_roles(tenant, member_of):
         tenant_access(user=admin, tenant=tenant)
     assert denied.value.reason == TenantAccessDenied.NOT_SIGNED_IN
     with pytest.raises(TenantAccessDenied) as denied:
-        tenant_access(user=UserFactory(), tenant=tenant)
+        tenant_access(user=UserFactory.create(), tenant=tenant)
     assert denied.value.reason == TenantAccessDenied.NOT_A_MEMBER

@@ -3,8 +3,9 @@
 import pytest
 from django.test import Client
 
+from billing.selectors import billing_account_get
 from billing.services import customer_ensure
-from tests.conftest import host_of
+from tests.conftest import host_of, on_plan
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("stripe_settings")]
 
@@ -60,9 +61,8 @@ def test_upgrade_sends_the_admin_to_checkout_for_the_tenants_customer(tenant, as
     response = client.post("/billing/upgrade/", {"plan": "pro"})
     assert response.status_code == 302
     assert response["Location"].startswith(f"{stripe_fake.url}/checkout/cs_test_")
-    tenant.refresh_from_db()
     session = next(iter(stripe_fake.checkout_sessions.values()))
-    assert session["customer"] == tenant.stripe_customer_id
+    assert session["customer"] == billing_account_get(tenant=tenant).stripe_customer_id
     assert session["mode"] == "subscription"
     assert session["line_items"] == [{"price": "price_pro", "quantity": "1"}]
     assert session["success_url"].startswith(f"http://{host_of(tenant)}/billing/")
@@ -72,8 +72,7 @@ def test_upgrade_sends_the_admin_to_checkout_for_the_tenants_customer(tenant, as
 
 def test_checkout_for_the_plan_the_tenant_already_has_is_refused_with_a_message(tenant, as_role, stripe_fake):
     client, _ = as_role("owner")
-    tenant.plan = "pro"
-    tenant.save(update_fields=["plan"])
+    on_plan(tenant, "pro")
     response = client.post("/billing/upgrade/", {"plan": "pro"}, follow=True)
     assert "You are already on the Pro plan." in response.content.decode()
     assert stripe_fake.checkout_sessions == {}

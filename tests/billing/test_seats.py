@@ -3,8 +3,10 @@ from django.core.exceptions import ValidationError
 from django.test import override_settings
 
 from billing.plans import PLANS, plan_for_price
-from billing.selectors import seats_used, tenant_plan, tenant_seat_limit
+from billing.seats import seat_counter_register, seat_counter_unregister, seat_counters, seats_used
+from billing.selectors import billing_account_get
 from billing.services import seat_check
+from tests.conftest import on_plan
 
 pytestmark = pytest.mark.django_db
 
@@ -13,7 +15,7 @@ def test_free_plan_refuses_the_fourth_seat_naming_the_plan(tenant, member_of):
     for _ in range(3):
         member_of(tenant)
     assert seats_used(tenant=tenant) == 3
-    assert tenant_plan(tenant=tenant).name == "Free"
+    assert billing_account_get(tenant=tenant).current_plan.name == "Free"
     with pytest.raises(ValidationError) as refused:
         seat_check(tenant=tenant)
     assert refused.value.messages == ["The Free plan includes 3 seats; upgrade to invite more."]
@@ -27,11 +29,11 @@ def test_a_seat_within_the_limit_is_allowed(tenant, member_of):
 
 
 def test_pro_plan_and_bought_seats_raise_the_limit(tenant, member_of):
-    tenant.plan = "pro"
-    tenant.save(update_fields=["plan"])
-    assert tenant_seat_limit(tenant=tenant) == PLANS["pro"].seats == 10
-    tenant.seats = 25
-    assert tenant_seat_limit(tenant=tenant) == 25
+    on_plan(tenant, "pro")
+    account = billing_account_get(tenant=tenant)
+    assert account.seat_limit == PLANS["pro"].seats == 10
+    account.seats = 25
+    assert account.seat_limit == 25
     for _ in range(4):
         member_of(tenant)
     seat_check(tenant=tenant)
@@ -60,6 +62,38 @@ def test_an_invitation_beyond_the_plans_seats_is_refused_naming_the_plan(tenant,
     assert "The Free plan includes 3 seats; upgrade to invite more." in str(refused.value)
     assert not Invitation.objects.filter(email="fourth@example.com").exists()
 
-    tenant.plan = "pro"
-    tenant.save(update_fields=["plan"])
+    on_plan(tenant, "pro")
     invitation_create(tenant=tenant, inviter=owner, email="fourth@example.com", role="member")
+
+
+def test_invitations_registers_its_pending_invitations_as_a_seat_counter():
+    from invitations.selectors import invitation_pending_count
+
+    assert invitation_pending_count in seat_counters()
+
+
+@pytest.fixture
+def reserved_seats():
+    """A seat counter of a made-up app (seats reserved for, say, guests), registered for one test."""
+    reserved: dict[int, int] = {}
+
+    def seats_reserved(*, tenant) -> int:
+        return reserved.get(tenant.pk, 0)
+
+    seat_counter_register(seats_reserved)
+    yield reserved, seats_reserved
+    seat_counter_unregister(seats_reserved)
+
+
+def test_a_registered_counter_takes_seats_once_however_often_it_registers(tenant, member_of, reserved_seats):
+    reserved, counter = reserved_seats
+    member_of(tenant)
+    assert seats_used(tenant=tenant) == 1
+    reserved[tenant.pk] = 2
+    seat_counter_register(counter)  # again, as a second AppConfig.ready() would
+    assert seats_used(tenant=tenant) == 3  # one member + two reserved, counted once
+    with pytest.raises(ValidationError, match="Free plan includes 3 seats"):
+        seat_check(tenant=tenant)
+    seat_counter_unregister(counter)
+    assert seats_used(tenant=tenant) == 1
+    seat_check(tenant=tenant, adding=2)

@@ -9,7 +9,8 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from activity.models import AuditEvent
-from billing.models import WebhookEvent
+from billing.models import BillingAccount, WebhookEvent
+from billing.selectors import billing_account_get
 from billing.services import customer_ensure, past_due_downgrade, subscription_apply
 from saas.models import OutboxEvent
 from tests.billing.conftest import stripe_event
@@ -29,8 +30,8 @@ def test_payment_succeeded_delivered_twice_upgrades_once(tenant, owner, customer
     payload = stripe_event("invoice.paid", invoice)
     deliver(payload)
     deliver(payload)
-    tenant.refresh_from_db()
-    assert (tenant.plan, tenant.plan_status, tenant.stripe_subscription_id) == (
+    account = billing_account_get(tenant=tenant)
+    assert (account.plan, account.status, account.stripe_subscription_id) == (
         "pro",
         "active",
         subscription["id"],
@@ -62,9 +63,9 @@ def test_every_event_of_one_checkout_changes_the_plan_once(
         ("customer.subscription.updated", subscription),
     ]:
         deliver(stripe_event(event_type, obj))
-    tenant.refresh_from_db()
-    assert (tenant.plan, tenant.plan_status) == ("business", "active")
-    assert tenant.seats is None  # 12 is within Business's 50 seats
+    account = billing_account_get(tenant=tenant)
+    assert (account.plan, account.status) == ("business", "active")
+    assert account.seats is None  # 12 is within Business's 50 seats
     assert len(mail.outbox) == 1
     assert len(plan_audits(tenant)) == 1
     assert WebhookEvent.objects.filter(state="processed").count() == 4
@@ -79,9 +80,9 @@ def test_out_of_order_canceled_update_before_created_ends_on_the_right_plan(
     updated = stripe_event("customer.subscription.updated", stripe_fake.subscriptions[subscription["id"]])
     deliver(updated)  # arrives first
     deliver(created)  # late, with a stale "active" snapshot
-    tenant.refresh_from_db()
-    assert tenant.plan == "free"
-    assert tenant.stripe_subscription_id == ""
+    account = billing_account_get(tenant=tenant)
+    assert account.plan == "free"
+    assert account.stripe_subscription_id == ""
     assert not [m for m in mail.outbox if "Pro" in m.subject]  # never announced a Pro that was not
 
 
@@ -90,16 +91,16 @@ def test_in_order_created_then_deleted_upgrades_then_downgrades(
 ):
     subscription = stripe_fake.subscription_create(customer=customer, price="price_pro")
     deliver(stripe_event("customer.subscription.created", subscription))
-    tenant.refresh_from_db()
-    assert tenant.plan == "pro"
+    account = billing_account_get(tenant=tenant)
+    assert account.plan == "pro"
     deliver(
         stripe_event(
             "customer.subscription.deleted",
             stripe_fake.subscription_set(subscription["id"], status="canceled"),
         )
     )
-    tenant.refresh_from_db()
-    assert (tenant.plan, tenant.plan_status) == ("free", "canceled")
+    account = billing_account_get(tenant=tenant)
+    assert (account.plan, account.status) == ("free", "canceled")
     assert [m.subject for m in mail.outbox] == [
         "Your Foundry plan is now Pro",
         "Your Foundry plan is now Free",
@@ -118,8 +119,8 @@ def test_an_older_subscription_ending_does_not_downgrade_a_newer_one(
             "customer.subscription.deleted", stripe_fake.subscription_set(old["id"], status="canceled")
         )
     )
-    tenant.refresh_from_db()
-    assert (tenant.plan, tenant.stripe_subscription_id) == ("business", new["id"])
+    account = billing_account_get(tenant=tenant)
+    assert (account.plan, account.stripe_subscription_id) == ("business", new["id"])
 
 
 def test_payment_failed_keeps_access_for_the_grace_period_then_downgrades(
@@ -130,9 +131,9 @@ def test_payment_failed_keeps_access_for_the_grace_period_then_downgrades(
     stripe_fake.subscription_set(subscription["id"], status="past_due")
     failed_invoice = stripe_fake.invoice_create(subscription=subscription, paid=False)
     deliver(stripe_event("invoice.payment_failed", failed_invoice))
-    tenant.refresh_from_db()
-    assert (tenant.plan, tenant.plan_status) == ("pro", "past_due")  # access kept
-    assert tenant.past_due_since is not None
+    account = billing_account_get(tenant=tenant)
+    assert (account.plan, account.status) == ("pro", "past_due")  # access kept
+    assert account.past_due_since is not None
     assert mail.outbox[-1].subject == f"Payment failed for {tenant.name} on Foundry"
     assert mail.outbox[-1].to == [owner.email]
 
@@ -143,21 +144,21 @@ def test_payment_failed_keeps_access_for_the_grace_period_then_downgrades(
     assert "could not collect the last payment" in client.get("/").content.decode()
 
     assert past_due_downgrade() == 0  # still within BILLING_GRACE_DAYS
-    type(tenant).objects.filter(pk=tenant.pk).update(
+    BillingAccount.objects.filter(tenant=tenant).update(
         past_due_since=timezone.now() - timedelta(days=settings.BILLING_GRACE_DAYS, minutes=1)
     )
     assert past_due_downgrade() == 1
-    tenant.refresh_from_db()
-    assert (tenant.plan, tenant.plan_status) == ("free", "past_due")
+    account = billing_account_get(tenant=tenant)
+    assert (account.plan, account.status) == ("free", "past_due")
     # A late retry of the failure does not bring Pro back while the payment is still missing.
     deliver(stripe_event("invoice.payment_failed", failed_invoice))
-    tenant.refresh_from_db()
-    assert tenant.plan == "free"
+    account = billing_account_get(tenant=tenant)
+    assert account.plan == "free"
 
     stripe_fake.subscription_set(subscription["id"], status="active")
     deliver(stripe_event("invoice.paid", stripe_fake.invoice_create(subscription=subscription, paid=True)))
-    tenant.refresh_from_db()
-    assert (tenant.plan, tenant.plan_status, tenant.past_due_since) == ("pro", "active", None)
+    account = billing_account_get(tenant=tenant)
+    assert (account.plan, account.status, account.past_due_since) == ("pro", "active", None)
 
 
 def test_a_price_no_plan_uses_fails_the_event_with_a_readable_error(
@@ -169,8 +170,8 @@ def test_a_price_no_plan_uses_fails_the_event_with_a_readable_error(
     event = WebhookEvent.objects.get()
     assert event.state == WebhookEvent.State.FAILED
     assert "price_business" in event.last_error and "STRIPE_PRICE_" in event.last_error
-    tenant.refresh_from_db()
-    assert tenant.plan == "free"
+    account = billing_account_get(tenant=tenant)
+    assert account.plan == "free"
 
 
 def test_nothing_is_announced_when_the_transaction_rolls_back(
@@ -185,8 +186,8 @@ def test_nothing_is_announced_when_the_transaction_rolls_back(
         subscription_apply(tenant=tenant, subscription_id=subscription["id"])
         raise RuntimeError("the caller failed after applying")
     assert callbacks == []
-    tenant.refresh_from_db()
-    assert tenant.plan == "free"
+    account = billing_account_get(tenant=tenant)
+    assert account.plan == "free"
     assert not OutboxEvent.objects.filter(name="plan.changed").exists()
     assert plan_audits(tenant) == []
     assert mail.outbox == []
@@ -198,6 +199,15 @@ def test_customer_is_created_once(tenant, owner, stripe_fake):
     assert len(stripe_fake.customers) == 1
     assert stripe_fake.customers[first]["metadata"]["tenant_id"] == str(tenant.pk)
     assert stripe_fake.customers[first]["email"] == owner.email
+    assert billing_account_get(tenant=tenant).stripe_customer_id == first
+
+
+def test_the_customers_email_is_the_earliest_owners(tenant, member_of, stripe_fake):
+    member_of(tenant, role="admin")
+    first_owner = member_of(tenant, role="owner")
+    member_of(tenant, role="owner")
+    customer_id = customer_ensure(tenant=tenant)
+    assert stripe_fake.customers[customer_id]["email"] == first_owner.email
 
 
 def test_the_tenant_is_dj_stripes_subscriber(tenant, owner, stripe_fake):

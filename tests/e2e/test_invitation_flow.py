@@ -13,8 +13,8 @@ import pytest
 from accounts.models import Membership, User
 from accounts.services import membership_create
 from invitations.models import Invitation
-from tenants.models import Tenant
 from tenants.services import tenant_provision
+from tests.conftest import on_plan
 from tests.e2e.browser import chromium, requires_chromium
 from tests.e2e.conftest import BrowserClient, wait_until
 
@@ -28,7 +28,7 @@ def test_invitation_from_members_page_to_new_members_dashboard(
 ):
     slug = f"inv{uuid.uuid4().hex[:8]}"
     tenant = tenant_provision(name="Acme Invites", slug=slug)
-    Tenant.objects.filter(pk=tenant.pk).update(plan="pro")
+    on_plan(tenant, "pro")
     owner = User.objects.create_user("owner@example.com", OWNER_PASSWORD, full_name="Olive Owner")
     membership_create(user=owner, tenant=tenant, role="owner")
     public = asgi_server.url
@@ -86,7 +86,7 @@ def test_invitation_from_members_page_to_new_members_dashboard(
 def test_invitation_in_a_real_browser(e2e_env, asgi_server, celery_worker, smtp_server):
     slug = f"inv{uuid.uuid4().hex[:8]}"
     tenant = tenant_provision(name="Browser Guild", slug=slug)
-    Tenant.objects.filter(pk=tenant.pk).update(plan="pro")
+    on_plan(tenant, "pro")
     owner = User.objects.create_user("guild.owner@example.com", OWNER_PASSWORD, full_name="Gus Owner")
     membership_create(user=owner, tenant=tenant, role="owner")
     port = asgi_server.port

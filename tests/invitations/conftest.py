@@ -11,15 +11,8 @@ from invitations.cache import PENDING_KEY
 from invitations.services import invitation_create
 from tenants.models import Tenant
 from tenants.services import tenant_provision
-from tests.conftest import host_of
+from tests.conftest import host_of, on_plan
 from tests.factories import UserFactory
-
-
-def on_plan(tenant: Tenant, plan: str) -> Tenant:
-    """Put a tenant on a billing plan (the seat limit comes from billing's plan table)."""
-    Tenant.objects.filter(pk=tenant.pk).update(plan=plan)
-    tenant.refresh_from_db()
-    return tenant
 
 
 @pytest.fixture

@@ -79,7 +79,7 @@ def test_invite_form_errors_are_on_the_field(org_client, admin, owner, data, fie
 
 
 def test_invite_beyond_the_seat_limit_names_the_plan(org_client, owner, org, invite):
-    from tests.invitations.conftest import on_plan
+    from tests.conftest import on_plan
 
     on_plan(org, "free")
     invite(email="a@example.com")

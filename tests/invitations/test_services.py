@@ -23,8 +23,8 @@ from invitations.services import (
 )
 from invitations.tokens import token_for_salt
 from saas.models import OutboxEvent
+from tests.conftest import on_plan
 from tests.factories import UserFactory
-from tests.invitations.conftest import on_plan
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "a-long-unusual-passphrase-91"
