@@ -7,7 +7,7 @@ from django.db import connection
 from django.test import Client
 
 from accounts.services import membership_create
-from billing.stripe_fake import FakeStripe
+from devtools.stripe_fake import FakeStripe
 from tenants.resolution import resolver
 from tenants.services import tenant_provision
 from tests.factories import UserFactory

@@ -14,7 +14,6 @@ import fcntl
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -22,7 +21,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO_DIR = Path(__file__).resolve().parents[2]
+from devtools.processes import REPO_DIR, free_port, port_is_free
+
 DATABASE_NAME = "saas"
 
 
@@ -176,7 +176,7 @@ def database_check(url: str) -> None:
 
 def embedded_postgres_start(pgdata: Path) -> tuple[str, Callable[[], None]]:
     """Start (or join) the PostgreSQL from the pgserver wheel; return its URL and a release."""
-    from saas.dev.pgserver_tcp import postgres_start
+    from devtools.pgserver_tcp import postgres_start
 
     registry = pgdata.parent / "pg.users"
     port_file = pgdata.parent / "pg.port"
@@ -242,22 +242,6 @@ def redis_check(url: str) -> None:
         raise ServiceError(
             f"Redis at {where} {reason}: start it, or unset REDIS_URL to use the embedded one."
         ) from None
-
-
-def port_is_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _pid_alive(pid: int) -> bool:
