@@ -54,19 +54,24 @@ def services_running(*, quiet: bool = False) -> Iterator[Services]:
     in another): each registers as a user, and the last one to leave stops them.
     """
     releases: list[Callable[[], None]] = []
+
+    def given_or_embedded(
+        variable: str,
+        check: Callable[[str], None],
+        start: Callable[[Path], tuple[str, Callable[[], None]]],
+        data: str,
+    ) -> str:
+        url = os.environ.get(variable) or ""
+        if url:
+            check(url)
+            return url
+        url, release = start(var_dir() / data)
+        releases.append(release)
+        return url
+
     try:
-        database_url = os.environ.get("DATABASE_URL") or ""
-        if database_url:
-            database_check(database_url)
-        else:
-            database_url, release = embedded_postgres_start(var_dir() / "pg")
-            releases.append(release)
-        redis_url = os.environ.get("REDIS_URL") or ""
-        if redis_url:
-            redis_check(redis_url)
-        else:
-            redis_url, release = embedded_redis_start(var_dir() / "redis")
-            releases.append(release)
+        database_url = given_or_embedded("DATABASE_URL", database_check, embedded_postgres_start, "pg")
+        redis_url = given_or_embedded("REDIS_URL", redis_check, embedded_redis_start, "redis")
         if not quiet:
             print(f"dev: PostgreSQL {describe_database(database_url)}; Redis {redis_url}", flush=True)
         yield Services(database_url=database_url, redis_url=redis_url)

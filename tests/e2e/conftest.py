@@ -29,7 +29,7 @@ from django.conf import settings
 from devtools.processes import free_port
 from tests.e2e.support.client import BrowserClient
 from tests.e2e.support.http_sink import HttpSink
-from tests.e2e.support.processes import AsgiServer, CeleryWorker, e2e_environment, report_on_failure
+from tests.e2e.support.processes import AsgiServer, CeleryWorker, e2e_environment, running
 from tests.e2e.support.smtp import SmtpServer
 
 
@@ -94,13 +94,8 @@ def pytest_runtest_makereport(item, call):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def asgi_server(e2e_env, request) -> Iterator[AsgiServer]:
-    server = AsgiServer(dict(e2e_env))
-    try:
-        server.start()
+    with running(AsgiServer(dict(e2e_env)), request) as server:
         yield server
-    finally:
-        server.stop()
-        report_on_failure(request, server)
 
 
 @pytest.fixture
@@ -110,13 +105,10 @@ def live_server_url(asgi_server) -> str:
 
 @pytest.fixture
 def celery_worker(e2e_env, request) -> Iterator[CeleryWorker]:
-    worker = CeleryWorker(dict(e2e_env), queue=e2e_env["CELERY_QUEUE"], concurrency=1)
-    try:
-        worker.start()
+    with running(
+        CeleryWorker(dict(e2e_env), queue=e2e_env["CELERY_QUEUE"], concurrency=1), request
+    ) as worker:
         yield worker
-    finally:
-        worker.stop()
-        report_on_failure(request, worker)
 
 
 @pytest.fixture

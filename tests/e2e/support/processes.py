@@ -6,8 +6,11 @@ queue, SMTP server and HTTP sink, with retries shortened so failures show within
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
+from typing import TypeVar
 from urllib.parse import quote
 
 import pytest
@@ -16,7 +19,9 @@ from django.db import connection
 
 from devtools.processes import VENV_BIN, CeleryWorker, ManagedProcess, WebServer
 
-__all__ = ["AsgiServer", "CeleryWorker", "e2e_environment", "report_on_failure"]
+__all__ = ["AsgiServer", "CeleryWorker", "e2e_environment", "running"]
+
+P = TypeVar("P", bound=ManagedProcess)
 
 
 def _database_url() -> str:
@@ -74,8 +79,19 @@ class AsgiServer(WebServer):
         return f"http://{settings.SAAS_BASE_DOMAIN}:{self.port}"
 
 
-def report_on_failure(request: pytest.FixtureRequest, process: ManagedProcess) -> None:
-    """Print the process's log after a failed test: what it said is usually the explanation."""
+@contextlib.contextmanager
+def running(process: P, request: pytest.FixtureRequest) -> Iterator[P]:
+    """`process` started for one test, stopped after it; its log printed if the test failed."""
+    try:
+        process.start()
+        yield process
+    finally:
+        process.stop()
+        _report_on_failure(request, process)
+
+
+def _report_on_failure(request: pytest.FixtureRequest, process: ManagedProcess) -> None:
+    # What the process said is usually the explanation (rep_call: see conftest's hook).
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:
         sys.stderr.write(f"\n----- {process.name} log ({process.log_path}) -----\n{process.log_tail(120)}\n")
