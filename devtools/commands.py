@@ -50,9 +50,15 @@ def _manage(*args: str) -> list[str]:
     return [sys.executable, str(REPO_DIR / "manage.py"), *args]
 
 
+def _release(env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """The Procfile's release role (migrate_schemas): what a deployment runs before it serves."""
+    argv, assigned = procfile_command("release", env)
+    return argv, {**env, **assigned}
+
+
 def command_migrate() -> int:
     with services_running() as services:
-        return _foreground(_manage("migrate_schemas", "--noinput"), _environ(services, LOG_FORMAT="console"))
+        return _foreground(*_release(_environ(services, LOG_FORMAT="console")))
 
 
 def command_manage(args: list[str]) -> int:
@@ -157,8 +163,8 @@ def command_run(*, port: int, reload: bool) -> int:
         )
     with services_running() as services:
         env = _environ(services, LOG_FORMAT="console", SAAS_PUBLIC_PORT=str(port), PYTHONUNBUFFERED="1")
-        for step in (_manage("migrate_schemas", "--noinput"), _seed()):
-            status = _foreground(step, env)
+        for step, step_env in (_release(env), (_seed(), env)):
+            status = _foreground(step, step_env)
             if status != 0:
                 print(
                     f"dev: `{' '.join(step[1:])}` failed with status {status}; not starting.",

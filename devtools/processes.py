@@ -135,6 +135,12 @@ def option_set(argv: list[str], option: str, value: str | None = None) -> list[s
 # --- Processes ------------------------------------------------------------------------------
 
 
+def signal_group(pgid: int, sig: int) -> None:
+    """Signal every process of a group; a group already gone is no error."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
 class ManagedProcess:
     """A subprocess in its own process group, its output appended to a log file.
 
@@ -201,8 +207,7 @@ class ManagedProcess:
 
     def _signal_group(self, sig: int) -> None:
         if self.process is not None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.process.pid, sig)
+            signal_group(self.process.pid, sig)
 
     def kill(self) -> None:
         """SIGKILL the whole process group (main process and its children): no cleanup."""
