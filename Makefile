@@ -1,5 +1,5 @@
 # One command each, from a fresh clone. Without DATABASE_URL / REDIS_URL the runner starts
-# embedded PostgreSQL and Redis with their data under var/ (see saas/dev/).
+# embedded PostgreSQL and Redis with their data under var/ (see devtools/).
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -30,11 +30,11 @@ $(STAMP): requirements.txt requirements-dev.txt | $(PY)
 install: $(STAMP)
 
 dev: $(STAMP)
-	$(PY) -m saas.dev run $(ARGS)
+	$(PY) -m devtools run $(ARGS)
 
 test: $(STAMP)
 	@scripts/ensure-chromium
-	$(PY) -m saas.dev test $(ARGS)
+	$(PY) -m devtools test $(ARGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
@@ -43,10 +43,10 @@ lint: $(STAMP)
 	$(VENV)/bin/lint-imports
 
 migrate: $(STAMP)
-	$(PY) -m saas.dev migrate
+	$(PY) -m devtools migrate
 
 bench: $(STAMP)
-	$(PY) -m saas.dev bench $(ARGS)
+	$(PY) -m devtools bench $(ARGS)
 
 clean:
 	rm -rf var

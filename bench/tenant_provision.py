@@ -4,7 +4,7 @@
         .venv/bin/python bench/tenant_provision.py [--count 20] [--migrate-count 20]
 
 Each way makes `--count` tenants (row + schema + primary domain), one after another, each in
-its own committed transaction, in a throwaway database (see bench/_common.py):
+its own committed transaction, in a throwaway database (devtools.databases):
 
 - ours:    tenants.services.tenant_provision (copies the migrated template schema with one
            DDL script; also writes the audit row);
@@ -29,7 +29,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import REPO, base_environment, bench_database, server_url, summary, with_database  # noqa: E402
+from _common import base_environment, server_url, summary
+
+from devtools.databases import throwaway_database
 
 TARGET_MS = 50
 
@@ -49,8 +51,8 @@ def main() -> None:
     args = parser.parse_args()
     migrate_count = args.migrate_count if args.migrate_count is not None else args.count
 
-    with bench_database() as database:
-        os.environ.update(base_environment(DATABASE_URL=with_database(server_url(), database)))
+    with throwaway_database(server_url(), env=base_environment()) as database_url:
+        os.environ.update(base_environment(DATABASE_URL=database_url))
         results = run(count=args.count, migrate_count=migrate_count)
 
     print()
@@ -80,8 +82,7 @@ def main() -> None:
 
 
 def run(*, count: int, migrate_count: int) -> dict[str, dict[str, float]]:
-    sys.path.insert(0, str(REPO))  # Django runs in this process: config, tenants, ...
-    import django
+    import django  # Django runs in this process, in the throwaway database
 
     django.setup()
     from django.conf import settings
@@ -89,7 +90,7 @@ def run(*, count: int, migrate_count: int) -> dict[str, dict[str, float]]:
     from django.test.utils import override_settings
 
     from tenants.models import Domain, Tenant
-    from tenants.schema_template import template_schema
+    from tenants.schema_template import quote, template_schema
     from tenants.services import tenant_domain_for_slug, tenant_provision
     from tenants.validators import schema_name_for
 
@@ -99,7 +100,7 @@ def run(*, count: int, migrate_count: int) -> dict[str, dict[str, float]]:
             [template_schema()],
         )
         tables = cursor.fetchone()[0]
-        cursor.execute(f'SELECT count(*) FROM "{template_schema()}".django_migrations')
+        cursor.execute(f"SELECT count(*) FROM {quote(template_schema())}.django_migrations")
         migrations = cursor.fetchone()[0]
     print(
         f"template schema {template_schema()}: {tables} tables, {migrations} migrations recorded; "
@@ -150,11 +151,12 @@ def check_schema(schema: str) -> None:
     from django.db import connection
 
     from activity.models import AuditEvent
+    from tenants.schema_template import quote
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT to_regclass(%s)", [f'"{schema}".{AuditEvent._meta.db_table}'])
+        cursor.execute("SELECT to_regclass(%s)", [f"{quote(schema)}.{AuditEvent._meta.db_table}"])
         assert cursor.fetchone()[0] is not None, f"{schema} has no {AuditEvent._meta.db_table}"
-        cursor.execute(f'SELECT count(*) FROM "{schema}".django_migrations')
+        cursor.execute(f"SELECT count(*) FROM {quote(schema)}.django_migrations")
         assert cursor.fetchone()[0] > 0, f"{schema} has no migration records"
 
 

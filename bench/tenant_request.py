@@ -3,11 +3,11 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/saas REDIS_URL=redis://127.0.0.1:6379/1 \\
         .venv/bin/python bench/tenant_request.py [--seconds 8] [--rounds 5] [--connections 16]
 
-In a throwaway database (bench/_common.py) with one tenant, four uvicorn servers run the
-same view (bench/urls.py: `AuditEvent.objects.count()` in the tenant's schema), each as the
-Procfile runs the web process but with `--workers 1`, Django's psycopg pool
+In a throwaway database (devtools.databases) with one tenant, four uvicorn servers run the
+same view (bench/urls.py: `AuditEvent.objects.count()` in the tenant's schema), each the
+Procfile's web role (devtools.processes) with WEB_CONCURRENCY=1, Django's psycopg pool
 (DB_POOL_MAX_SIZE=4: persistent connections are per request thread under ASGI and pile up),
-logs at INFO to /dev/null (still rendered), DEBUG off. They differ only in routing
+logs at INFO to a file, DEBUG off. They differ only in routing
 (bench/request_settings.py):
 
 - tenant:         our TenantResolutionMiddleware + backend (the project as deployed);
@@ -38,27 +38,18 @@ import json
 import os
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
-import tempfile
-import time
 import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (  # noqa: E402
-    PYTHON,
-    REPO,
-    admin_connection,
-    base_environment,
-    bench_database,
-    free_port,
-    server_url,
-    with_database,
-)
+from _common import PYTHON, REPO, base_environment, server_url
+
+from devtools.databases import admin_connection, throwaway_database
+from devtools.processes import WebServer, free_port
 
 TARGET_RATIO = 0.95
 VARIANTS = {
@@ -84,40 +75,37 @@ def main() -> None:
 
     base_domain = os.environ.get("SAAS_BASE_DOMAIN", "localhost")
     host, schema = f"bench.{base_domain}", "t_bench"
-    with bench_database() as database:
-        env = base_environment(
-            DATABASE_URL=with_database(server_url(), database), LOG_LEVEL="INFO", DB_POOL_MAX_SIZE="4"
-        )
+    with throwaway_database(server_url(), env=base_environment()) as database_url:
+        env = base_environment(DATABASE_URL=database_url, LOG_LEVEL="INFO", DB_POOL_MAX_SIZE="4")
         subprocess.run(
             [PYTHON, "manage.py", "create_tenant", "bench", "Bench", "owner@bench.example",
              "--password", "bench-password-123"],
             cwd=REPO, env={**env, "DJANGO_SETTINGS_MODULE": "config.settings"}, check=True,
             stdout=subprocess.DEVNULL,
         )  # fmt: skip
-        servers = {
-            name: start_server(routing, env={**env, "BENCH_TENANT_SCHEMA": schema})
-            for name, routing in VARIANTS.items()
-        }
+        servers: dict[str, WebServer] = {}
         try:
+            for name, routing in VARIANTS.items():
+                servers[name] = start_server(routing, env={**env, "BENCH_TENANT_SCHEMA": schema})
             print(f"{'routing':<15} {'calls/request':>14}  SQL statements/request", flush=True)
             work = {}
             for name, routing in VARIANTS.items():
                 work[name] = count_work(routing, {**env, "BENCH_TENANT_SCHEMA": schema}, host)
                 print(f"{name:<15} {work[name]['calls']:>14.0f}  {work[name]['sql']}", flush=True)
-            bodies = {name: wait_ready(process, port, host) for name, (process, port) in servers.items()}
+            bodies = {name: view_body(server, host) for name, server in servers.items()}
             if len(set(bodies.values())) != 1:
                 raise SystemExit(f"the servers disagree on the view's answer: {bodies}")
             print(f"all answer {PATH} on {host} with {bodies['tenant']!r}", flush=True)
             runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in servers}
             for round_number in range(1, args.rounds + 1):
-                for name, (process, port) in servers.items():
-                    url = f"http://127.0.0.1:{port}{PATH}"
+                for name, server in servers.items():
+                    url = f"http://127.0.0.1:{server.port}{PATH}"
                     load(wrk, url, host, seconds=2, connections=args.connections)  # warm-up
-                    cpu_before = cpu_seconds(process.pid, VARIANTS[name])
+                    cpu_before = cpu_seconds(server.pid, VARIANTS[name])
                     rps, median_ms, requests = load(
                         wrk, url, host, seconds=args.seconds, connections=args.connections
                     )
-                    cpu_ms = (cpu_seconds(process.pid, VARIANTS[name]) - cpu_before) / requests * 1000
+                    cpu_ms = (cpu_seconds(server.pid, VARIANTS[name]) - cpu_before) / requests * 1000
                     runs[name].append((rps, median_ms, cpu_ms))
                     print(
                         f"  round {round_number} {name:<15} {rps:7.0f} req/s  median {median_ms:6.2f} ms  "
@@ -125,8 +113,8 @@ def main() -> None:
                         flush=True,
                     )
         finally:
-            for process, _ in servers.values():
-                stop(process)
+            for server in servers.values():
+                server.stop()
 
     figures = {
         name: tuple(statistics.median(run[i] for run in results) for i in range(3))
@@ -224,42 +212,30 @@ def count_work(routing: str, env: dict[str, str], host: str) -> dict:
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
-def start_server(routing: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    command = [
-        str(Path(PYTHON).parent / "uvicorn"), "config.asgi:application", "--host", "127.0.0.1",
-        "--port", str(port), "--workers", "1", "--no-access-log", "--lifespan", "off",
-    ]  # fmt: skip
-    process = subprocess.Popen(
-        command,
-        cwd=REPO,
-        env={**env, "DJANGO_SETTINGS_MODULE": "bench.request_settings", "BENCH_ROUTING": routing},
-        stdout=subprocess.DEVNULL,
-        stderr=tempfile.TemporaryFile(),  # noqa: SIM115 (lives as long as the server; read if it dies)
-        start_new_session=True,
+def start_server(routing: str, env: dict[str, str]) -> WebServer:
+    """The Procfile's web role routing requests one way; returns once it answers /healthz."""
+    server = WebServer(
+        {**env, "DJANGO_SETTINGS_MODULE": "bench.request_settings", "BENCH_ROUTING": routing},
+        port=free_port(),
+        name=f"bench-{routing}",
     )
-    return process, port
+    server.start()
+    return server
 
 
-def wait_ready(process: subprocess.Popen[bytes], port: int, host: str) -> str:
-    """Wait for the server, then check the view answers on the tenant host; its body."""
-    deadline = time.monotonic() + 60
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{PATH}", headers={"Host": host})
-    while True:
-        try:
-            with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 (loopback)
-                return response.read().decode()
-        except OSError as error:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.stderr.seek(0)  # type: ignore[union-attr]
-                log = process.stderr.read().decode()[-3000:]  # type: ignore[union-attr]
-                raise SystemExit(f"server on port {port} is not answering:\n{log}") from error
-            time.sleep(0.2)
+def view_body(server: WebServer, host: str) -> str:
+    """The view's answer on the tenant host (a server that cannot answer it fails the bench)."""
+    request = urllib.request.Request(f"http://127.0.0.1:{server.port}{PATH}", headers={"Host": host})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 (loopback)
+            return response.read().decode()
+    except OSError as error:
+        raise SystemExit(f"{server.name} does not answer {PATH} on {host}:\n{server.log_tail()}") from error
 
 
 def cpu_seconds(server_pid: int, routing: str) -> float:
     """User + system CPU time of the server process and of its PostgreSQL backends."""
-    with admin_connection() as conn:
+    with admin_connection(server_url()) as conn:
         backends = [
             pid
             for (pid,) in conn.execute(
@@ -297,16 +273,6 @@ def found(pattern: str, output: str) -> tuple[str, ...]:
     if match is None:
         raise SystemExit(f"unexpected wrk output (no {pattern!r}):\n{output}")
     return match.groups()
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 if __name__ == "__main__":

@@ -3,10 +3,11 @@
 and dj-stripe's own synchronous webhook view in the same run.
 
 Real processes on loopback: uvicorn serving config.asgi (our inbox), a second uvicorn serving
-dj-stripe's ProcessWebhookView (bench/djstripe_settings.py), a Celery worker, the Stripe
-stand-in (billing/stripe_fake.py), PostgreSQL and Redis. Its own throwaway database is copied
-from a migrated template (`bench_webhooks_template`, made on first use: ~3 minutes) and
-dropped at the end.
+dj-stripe's ProcessWebhookView (bench/djstripe_settings.py), both the Procfile's web role, a
+Celery worker (its worker role), the Stripe stand-in (devtools/stripe_fake/), PostgreSQL and
+Redis. Its own throwaway database is copied from the migrated benchmark template
+(`saas_bench_template`, devtools.databases; made on first use: ~3 minutes) and dropped at
+the end.
 
     .venv/bin/python bench/webhooks.py [--events 400] [--concurrency 8] [--sequential 200] [--samples 20]
 
@@ -17,141 +18,30 @@ Target: median acknowledgement under 20 ms. The last line is JSON:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psutil
-import psycopg
 import requests
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-VENV_BIN = Path(sys.executable).parent
-TEMPLATE_DB = "bench_webhooks_template"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import base_environment, server_url
+
+from devtools.databases import throwaway_database
+from devtools.processes import CeleryWorker, ManagedProcess, NotReady, WebServer, free_port, wait_until
+from devtools.stripe_fake import FakeStripe, event_payload, webhook_signature_header
+
 SECRET = "whsec_bench"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until(predicate: Callable[[], object], timeout: float, what: str, interval: float = 0.05) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise SystemExit(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
-
-
-def database_url(base: str, name: str) -> str:
-    parts = urlsplit(base)
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-def admin_execute(base_url: str, sql: str) -> None:
-    with psycopg.connect(
-        database_url(base_url, "postgres").replace("postgres://", "postgresql://"), autocommit=True
-    ) as conn:
-        conn.execute(sql)
-
-
-def database_exists(base_url: str, name: str) -> bool:
-    with psycopg.connect(
-        database_url(base_url, "postgres").replace("postgres://", "postgresql://"), autocommit=True
-    ) as conn:
-        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is not None
-
-
-@contextlib.contextmanager
-def throwaway_database(base_url: str, env: dict[str, str]) -> Iterator[str]:
-    if not database_exists(base_url, TEMPLATE_DB):
-        print(f"creating and migrating {TEMPLATE_DB} (first run only, a few minutes)...", flush=True)
-        admin_execute(base_url, f'CREATE DATABASE "{TEMPLATE_DB}"')
-    # Cheap when up to date; applies migrations added since the template was made.
-    subprocess.run(
-        [str(VENV_BIN / "python"), "manage.py", "migrate", "-v0"],
-        cwd=REPO,
-        check=True,
-        env={**env, "DATABASE_URL": database_url(base_url, TEMPLATE_DB)},
-    )
-    name = f"bench_webhooks_{os.getpid()}"
-    admin_execute(base_url, f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_DB}"')
-    try:
-        yield database_url(base_url, name)
-    finally:
-        with contextlib.suppress(Exception):
-            admin_execute(base_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-class Process:
-    def __init__(self, name: str, command: list[str], env: dict[str, str]) -> None:
-        self.log = Path(tempfile.mkstemp(prefix=f"bench-{name}-", suffix=".log")[1])
-        with self.log.open("wb") as out:
-            self.proc = subprocess.Popen(
-                command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-            )
-
-    def stop(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-
-
-def uvicorn(port: int, env: dict[str, str], name: str) -> Process:
-    process = Process(
-        name,
-        [
-            str(VENV_BIN / "uvicorn"),
-            "config.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--no-access-log",
-            "--lifespan",
-            "off",
-            "--log-level",
-            "warning",
-        ],
-        env,
-    )
-
-    def healthy() -> bool:
-        if process.proc.poll() is not None:
-            raise SystemExit(f"{name} exited: {process.log.read_text()[-2000:]}")
-        try:
-            return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok
-        except requests.ConnectionError:
-            return False
-
-    wait_until(healthy, 30, f"{name} /healthz", 0.1)
-    return process
-
-
 def post(session: requests.Session, url: str, host: str, payload: str) -> tuple[float, int]:
-    from billing.stripe_fake import webhook_signature_header
-
     headers = {
         "Host": host,
         "Content-Type": "application/json",
@@ -203,31 +93,23 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=20, help="timed applications (sequential)")
     args = parser.parse_args()
 
-    from billing.stripe_fake import FakeStripe, event_payload
-
     fake = FakeStripe().start()
-    base_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/saas")
     our_port, djstripe_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "SAAS_ENVIRONMENT": "development",
-        "DEBUG": "false",
-        "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14"),
-        "CELERY_QUEUE": f"bench-webhooks-{os.getpid()}",
-        "EMAIL_URL": "dummymail://",
-        "LOG_LEVEL": "WARNING",
-        "SAAS_PUBLIC_PORT": str(our_port),
-        "STRIPE_SECRET_KEY": "sk_test_" + "bench" * 6,  # dj-stripe checks the key's shape
-        "STRIPE_WEBHOOK_SECRET": SECRET,
-        "STRIPE_API_BASE": fake.url,
-        "STRIPE_PRICE_PRO": "price_pro",
-        "STRIPE_PRICE_BUSINESS": "price_business",
-        "PYTHONPATH": str(REPO),
-        "DB_POOL_MAX_SIZE": "8",
-    }
-    processes: list[Process] = []
-    with throwaway_database(base_url, env) as db_url:
+    env = base_environment(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        SAAS_ENVIRONMENT="development",
+        CELERY_QUEUE=f"bench-webhooks-{os.getpid()}",
+        EMAIL_URL="dummymail://",
+        SAAS_PUBLIC_PORT=str(our_port),
+        STRIPE_SECRET_KEY="sk_test_" + "bench" * 6,  # dj-stripe checks the key's shape
+        STRIPE_WEBHOOK_SECRET=SECRET,
+        STRIPE_API_BASE=fake.url,
+        STRIPE_PRICE_PRO="price_pro",
+        STRIPE_PRICE_BUSINESS="price_business",
+        DB_POOL_MAX_SIZE="8",
+    )
+    processes: list[ManagedProcess] = []
+    with throwaway_database(server_url(), env=env, prefix="bench_webhooks") as db_url:
         env["DATABASE_URL"] = db_url
         os.environ.update(env)
         import django
@@ -258,12 +140,13 @@ def main() -> None:
         )
         connection.close()
         try:
-            processes.append(uvicorn(our_port, env, "ours"))
-            processes.append(
-                uvicorn(
-                    djstripe_port, {**env, "DJANGO_SETTINGS_MODULE": "bench.djstripe_settings"}, "djstripe"
-                )
-            )
+            for port, name, settings_module in (
+                (our_port, "ours", "config.settings"),
+                (djstripe_port, "djstripe", "bench.djstripe_settings"),
+            ):
+                server = WebServer({**env, "DJANGO_SETTINGS_MODULE": settings_module}, port=port, name=name)
+                processes.append(server)
+                server.start()
             host = f"localhost:{our_port}"
 
             def events(prefix: str, count: int) -> list[str]:
@@ -278,33 +161,15 @@ def main() -> None:
             # time itself. Then many at once: throughput, and latency when requests queue.
             # First with the web server alone (the worker starts after: events wait in the queue),
             # then again while the worker applies events on the same cores.
-            web = psutil.Process(processes[0].proc.pid)
+            web = psutil.Process(processes[0].pid)
             cpu_before = sum(web.cpu_times()[:2])
             ours_seq, _, errors_seq = hammer(ours_url, host, events("seq", args.sequential), 1)
             # CPU the web server spent per acknowledgement: independent of other load on the machine.
             ours_cpu_ms = (sum(web.cpu_times()[:2]) - cpu_before) * 1000 / args.sequential
-            worker = Process(
-                "worker",
-                [
-                    str(VENV_BIN / "celery"),
-                    "-A",
-                    "config",
-                    "worker",
-                    "--pool",
-                    "prefork",
-                    "--concurrency",
-                    "2",
-                    "-Q",
-                    env["CELERY_QUEUE"],
-                    "--loglevel",
-                    "WARNING",
-                    "--without-gossip",
-                    "--without-mingle",
-                    "--without-heartbeat",
-                ],
-                env,
-            )
+            # Not waited for: the next measurement is meant to overlap its start and its work.
+            worker = CeleryWorker(env, queue=env["CELERY_QUEUE"], concurrency=2, loglevel="WARNING")
             processes.append(worker)
+            worker.start()
             ours_busy, _, errors_busy = hammer(ours_url, host, events("busy", args.sequential), 1)
             ours, wall, errors = hammer(
                 ours_url, host, events(uuid.uuid4().hex[:6], args.events), args.concurrency
@@ -312,11 +177,11 @@ def main() -> None:
             try:
                 wait_until(
                     lambda: not WebhookEvent.objects.exclude(state="processed").exists(),
-                    180,
-                    "the worker to apply every acknowledged event",
-                    0.2,
+                    timeout=180,
+                    interval=0.2,
+                    message="the worker to apply every acknowledged event",
                 )
-            except SystemExit:
+            except NotReady:
                 from django.db.models import Count
 
                 print(
@@ -343,12 +208,7 @@ def main() -> None:
                 def plan_applied(plan: str = plan) -> bool:
                     return BillingAccount.objects.filter(tenant=tenant, plan=plan).exists()
 
-                wait_until(
-                    plan_applied,
-                    30,
-                    "the plan change",
-                    0.002,
-                )
+                wait_until(plan_applied, timeout=30, interval=0.002, message="the plan change")
                 applied.append((time.perf_counter() - started) * 1000)
 
             djstripe_url = f"http://127.0.0.1:{djstripe_port}/stripe/webhook/{endpoint.djstripe_uuid}/"

@@ -265,7 +265,7 @@ OUTBOUND_HTTP_TIMEOUT_SECONDS = env.float("OUTBOUND_HTTP_TIMEOUT_SECONDS", defau
 
 # --- Billing (Stripe) ---------------------------------------------------------------------
 # Billing is switched on by STRIPE_SECRET_KEY; use test keys (sk_test_...) outside production.
-# STRIPE_API_BASE points stripe-python at a stand-in (billing/stripe_fake.py) in dev and tests.
+# STRIPE_API_BASE points stripe-python at a stand-in (devtools/stripe_fake/) in dev and tests.
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")

@@ -11,7 +11,7 @@ from django.test import Client
 
 from accounts.services import membership_create
 from billing.models import BillingAccount
-from billing.stripe_fake import FakeStripe
+from devtools.stripe_fake import FakeStripe
 from tenants.resolution import resolver
 from tenants.services import tenant_provision
 from tests.factories import UserFactory

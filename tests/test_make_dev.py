@@ -13,11 +13,12 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
-from django.core.management import call_command
+from django.core.exceptions import ImproperlyConfigured
 
 from accounts.models import Membership, User
-from saas.dev import DEMO_ADMIN_EMAIL, DEMO_OWNER_EMAIL, DEMO_SLUG
-from saas.dev.services import free_port
+from devtools import DEMO_ADMIN_EMAIL, DEMO_OWNER_EMAIL, DEMO_SLUG
+from devtools.processes import free_port
+from devtools.seed.demo import demo_seed, demo_seed_report
 from tenants.models import Tenant
 
 REPO_DIR = Path(__file__).resolve().parents[1]
@@ -77,7 +78,7 @@ def test_dev_runner_serves_the_demo_and_stops_cleanly_on_ctrl_c(tmp_path):
     port = free_port()
     with log.open("wb") as output:
         runner = subprocess.Popen(
-            [sys.executable, "-m", "saas.dev", "run", "--port", str(port)],
+            [sys.executable, "-m", "devtools", "run", "--port", str(port)],
             cwd=REPO_DIR,
             env=_runner_environment(var_dir),
             stdin=subprocess.DEVNULL,
@@ -124,10 +125,12 @@ def test_dev_runner_serves_the_demo_and_stops_cleanly_on_ctrl_c(tmp_path):
 
 
 def test_seed_demo_is_idempotent(db):
-    call_command("seed_demo", "--password", "a-test-password", stdout=io.StringIO())
+    first = demo_seed(password="a-test-password")
+    demo_seed_report(first, password="a-test-password", out=io.StringIO())
     second = io.StringIO()
-    call_command("seed_demo", "--password", "another-password", stdout=second)
+    demo_seed_report(demo_seed(password="another-password"), password="another-password", out=second)
 
+    assert len(first.created) == 2
     assert "nothing created" in second.getvalue()
 
     tenant = Tenant.objects.get(slug=DEMO_SLUG)
@@ -145,7 +148,7 @@ def test_a_service_that_is_down_gets_one_clear_sentence():
     env = {**os.environ, "DATABASE_URL": f"postgres://postgres@127.0.0.1:{closed_port}/saas"}
     env.pop("DJANGO_SETTINGS_MODULE", None)
     result = subprocess.run(
-        [sys.executable, "-m", "saas.dev", "migrate"],
+        [sys.executable, "-m", "devtools", "migrate"],
         cwd=REPO_DIR,
         env=env,
         capture_output=True,
@@ -158,3 +161,11 @@ def test_a_service_that_is_down_gets_one_clear_sentence():
         "or unset DATABASE_URL to use the embedded one."
     )
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_the_demo_seed_refuses_to_run_in_production(db, settings):
+    settings.IS_PRODUCTION = True
+    with pytest.raises(ImproperlyConfigured, match="never runs in production"):
+        demo_seed(password="a-test-password")
+    assert not User.objects.filter(email__in=[DEMO_OWNER_EMAIL, DEMO_ADMIN_EMAIL]).exists()
+    assert not Tenant.objects.filter(slug=DEMO_SLUG).exists()

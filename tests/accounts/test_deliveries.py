@@ -13,10 +13,10 @@ from django.test import override_settings
 
 from accounts import tasks
 from accounts.services import user_sign_up
+from devtools.processes import free_port
 from saas.deliveries import delivery_enqueue
 from saas.models import OutboxEvent, TaskDelivery
 from tests.accounts.conftest import STRONG_PASSWORD, client_for
-from tests.e2e.conftest import free_port
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,8 @@ from django.conf import settings
 from django.test import Client
 
 from billing.services import customer_ensure
-from billing.stripe_fake import event_payload, webhook_signature_header
 from config.celery import app as celery_app
+from devtools.stripe_fake import event_payload, webhook_signature_header
 
 WEBHOOK_SECRET = "whsec_test_secret"
 

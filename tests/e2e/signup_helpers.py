@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from tests.e2e.conftest import BrowserClient
+from tests.e2e.support.client import BrowserClient
 
 PASSWORD = "plum-orbit-lantern-97"
 

@@ -15,10 +15,10 @@ from activity.models import AuditEvent
 from billing.models import WebhookEvent
 from billing.selectors import billing_account_get
 from billing.services import customer_ensure
-from billing.stripe_fake import event_payload, webhook_signature_header
+from devtools.processes import wait_until
+from devtools.stripe_fake import event_payload, webhook_signature_header
 from saas.models import TaskDelivery
 from tenants.models import Tenant
-from tests.e2e.conftest import wait_until
 
 pytestmark = pytest.mark.e2e
 

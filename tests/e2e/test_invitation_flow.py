@@ -12,11 +12,12 @@ import pytest
 
 from accounts.models import Membership, User
 from accounts.services import membership_create
+from devtools.processes import wait_until
 from invitations.models import Invitation
 from tenants.services import tenant_provision
 from tests.conftest import on_plan
 from tests.e2e.browser import chromium, requires_chromium
-from tests.e2e.conftest import BrowserClient, wait_until
+from tests.e2e.support.client import BrowserClient
 
 pytestmark = pytest.mark.e2e
 OWNER_PASSWORD = "owner-passphrase-long-and-odd-73"

@@ -10,9 +10,9 @@ import pytest
 from django.db import connection
 from django.test import override_settings
 
+from devtools.processes import free_port, wait_until
 from saas.events import outbox_sweep
 from saas.models import OutboxEvent, TaskDelivery
-from tests.e2e.conftest import free_port, wait_until
 from tests.e2e.signup_helpers import assert_on_dashboard, new_identity, sign_up_through_the_form
 
 pytestmark = pytest.mark.e2e

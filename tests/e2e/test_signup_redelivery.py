@@ -8,8 +8,8 @@ import time
 
 import pytest
 
+from devtools.processes import wait_until
 from saas.models import TaskDelivery
-from tests.e2e.conftest import wait_until
 from tests.e2e.signup_helpers import assert_on_dashboard, new_identity, sign_up_through_the_form
 
 pytestmark = pytest.mark.e2e

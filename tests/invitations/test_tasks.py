@@ -11,7 +11,7 @@ from invitations.selectors import invitation_get_by_token
 from invitations.services import invitation_revoke, invitations_expire_and_remind
 from invitations.tasks import expire_and_remind, send_invitation_email
 from saas.models import OutboxEvent, TaskDelivery
-from tests.e2e.conftest import SmtpServer
+from tests.e2e.support.smtp import SmtpServer
 
 pytestmark = pytest.mark.django_db
 

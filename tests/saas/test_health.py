@@ -2,7 +2,6 @@
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,17 +11,11 @@ from django.conf import settings
 from django.db import connection
 from django.test import Client
 
+from devtools.processes import free_port
 from tenants.schema_template import quote, template_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 HOSTS = ["localhost", "nobody.example.com", "10.0.0.7", "bad host!"]
-
-
-def closed_port() -> int:
-    """A loopback port nobody listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.mark.parametrize("host", HOSTS)
@@ -45,7 +38,7 @@ def test_readiness_is_ok_when_everything_is_up(db, host):
 
 def test_readiness_names_redis_when_it_is_unreachable(db, settings):
     settings.CACHES = {
-        "default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{closed_port()}/0"}
+        "default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{free_port()}/0"}
     }
     response = Client(HTTP_HOST="localhost").get("/readyz")
     assert response.status_code == 503
@@ -124,7 +117,7 @@ def test_readiness_names_migrations_when_one_is_not_applied():
 
 def test_readiness_names_the_database_when_it_is_unreachable(db):
     status, body = readiness_in_a_new_process(
-        DATABASE_URL=f"postgres://postgres@127.0.0.1:{closed_port()}/nothing"
+        DATABASE_URL=f"postgres://postgres@127.0.0.1:{free_port()}/nothing"
     )
     assert status == 503
     assert body["checks"]["database"].startswith("failing: OperationalError")

@@ -1,12 +1,11 @@
 """Host -> tenant: subdomains, custom domains, unknown and malformed hosts, cache and cost."""
 
-import socket
-
 import pytest
 from django.conf import settings
 from django.db import transaction
 from django.test import Client
 
+from devtools.processes import free_port
 from tenants.models import Domain
 from tenants.resolution import TenantResolver
 from tenants.services import domain_create
@@ -210,14 +209,8 @@ def test_moving_between_tenants_sets_the_search_path_once_per_move(
 
 
 def unreachable_redis(settings) -> None:
-    location = f"redis://127.0.0.1:{closed_port()}/0"
+    location = f"redis://127.0.0.1:{free_port()}/0"
     settings.CACHES = {alias: {**config, "LOCATION": location} for alias, config in settings.CACHES.items()}
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_tenant_hosts_still_resolve_while_redis_is_down(tenant, settings):

@@ -1,4 +1,4 @@
-"""What `python -m saas.dev <command>` does; each returns the process exit status."""
+"""What `python -m devtools <command>` does; each returns the process exit status."""
 
 from __future__ import annotations
 
@@ -8,26 +8,23 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
-from saas.dev import DEMO_ADMIN_EMAIL, DEMO_OWNER_EMAIL, DEMO_PASSWORD, DEMO_SLUG
-from saas.dev.runner import Child, Supervisor
-from saas.dev.services import (
-    REPO_DIR,
-    ServiceError,
-    Services,
-    port_is_free,
-    services_running,
-    var_dir,
-)
-from saas.dev.testdb import testdb_prepare, worker_count
+from devtools import DEMO_ADMIN_EMAIL, DEMO_OWNER_EMAIL, DEMO_PASSWORD, DEMO_SLUG
+from devtools.databases import testdb_prepare, worker_count
+from devtools.processes import REPO_DIR, option_set, port_is_free, procfile_command, url_answers
+from devtools.runner import Child, Supervisor
+from devtools.services import ServiceError, Services, services_running, var_dir
 
 
 def _environ(services: Services, **defaults: str) -> dict[str, str]:
-    """The children's environment: ours, the service URLs, then defaults we do not override."""
+    """The children's environment: ours, the service URLs, then defaults we do not override.
+
+    Settings refuse to guess which environment they run in, and everything the runner starts
+    is development unless the caller said otherwise (the tests say `test`).
+    """
     env = {**os.environ, **services.environ()}
-    for name, value in defaults.items():
+    for name, value in {"SAAS_ENVIRONMENT": "development", **defaults}.items():
         env.setdefault(name, value)
     return env
 
@@ -53,9 +50,15 @@ def _manage(*args: str) -> list[str]:
     return [sys.executable, str(REPO_DIR / "manage.py"), *args]
 
 
+def _release(env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """The Procfile's release role (migrate_schemas): what a deployment runs before it serves."""
+    argv, assigned = procfile_command("release", env)
+    return argv, {**env, **assigned}
+
+
 def command_migrate() -> int:
     with services_running() as services:
-        return _foreground(_manage("migrate_schemas", "--noinput"), _environ(services, LOG_FORMAT="console"))
+        return _foreground(*_release(_environ(services, LOG_FORMAT="console")))
 
 
 def command_manage(args: list[str]) -> int:
@@ -63,12 +66,22 @@ def command_manage(args: list[str]) -> int:
         return _foreground(_manage(*args), _environ(services, LOG_FORMAT="console"))
 
 
+def command_seed(args: list[str]) -> int:
+    """The demo tenant and staff user (idempotent), args passed to `python -m devtools.seed`."""
+    with services_running() as services:
+        return _foreground(_seed(*args), _environ(services, LOG_FORMAT="console"))
+
+
+def _seed(*args: str) -> list[str]:
+    return [sys.executable, "-m", "devtools.seed", *args]
+
+
 def command_test(args: list[str]) -> int:
     """pytest in parallel against the given or embedded services, args passed through."""
     args, workers = worker_count(args)
     recreate = "--create-db" in args
     with services_running() as services:
-        env = _environ(services)
+        env = _environ(services, SAAS_ENVIRONMENT="test")
         if workers is not None:
             # We make the databases (fresh ones with --create-db), so pytest must not.
             args = [arg for arg in args if arg != "--create-db"]
@@ -98,49 +111,27 @@ def command_bench(names: list[str]) -> int:
 
 
 def _reload_dirs() -> list[str]:
-    """The project's Python packages (not .venv, var/ or tests): what uvicorn should watch."""
+    """The runtime's Python packages (not .venv, var/, tests or tooling): what uvicorn should watch."""
     return sorted(
         str(path)
         for path in REPO_DIR.iterdir()
-        if (path / "__init__.py").exists() and path.name not in {"tests", "bench"}
+        if (path / "__init__.py").exists() and path.name not in {"tests", "bench", "devtools"}
     )
 
 
-def _processes(port: int, reload: bool) -> list[Child]:
-    # The same commands as the Procfile's web, worker and beat, sized for a laptop.
-    web = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "config.asgi:application",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--lifespan",
-        "off",
-    ]
+def _processes(port: int, reload: bool, env: dict[str, str]) -> list[Child]:
+    """The Procfile's web, worker and beat, on loopback and sized for a laptop."""
+    web, web_env = procfile_command("web", {**env, "PORT": str(port), "WEB_CONCURRENCY": "1"})
+    web = option_set(web, "--host", "127.0.0.1")
     if reload:
         web += ["--reload", *(arg for path in _reload_dirs() for arg in ("--reload-dir", path))]
-    celery = [sys.executable, "-m", "celery", "-A", "config"]
+    worker, worker_env = procfile_command("worker", env)
+    beat, beat_env = procfile_command("beat", env)
+    beat = option_set(beat, "--schedule", str(var_dir() / "celerybeat-schedule"))
     return [
-        # As the Procfile's web role: pooled connections under ASGI (see DB_POOL_MAX_SIZE).
-        Child("web", web, env={"DB_POOL_MAX_SIZE": os.environ.get("DB_POOL_MAX_SIZE", "8")}),
-        Child(
-            "worker",
-            [
-                *celery,
-                "worker",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                os.environ.get("WORKER_CONCURRENCY", "2"),
-            ],
-        ),
-        Child(
-            "beat",
-            [*celery, "beat", "--loglevel", "INFO", "--schedule", str(var_dir() / "celerybeat-schedule")],
-        ),
+        Child("web", web, env=web_env),
+        Child("worker", worker, env=worker_env),
+        Child("beat", beat, env=beat_env),
     ]
 
 
@@ -148,14 +139,10 @@ def _announce_when_ready(port: int, started_at: float, stopping: threading.Event
     base = os.environ.get("SAAS_BASE_DOMAIN", "localhost")
     password = os.environ.get("SAAS_DEV_PASSWORD", DEMO_PASSWORD)
     deadline = time.monotonic() + 180
-    while not stopping.is_set() and time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):  # noqa: S310
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        return
+    while not url_answers(f"http://127.0.0.1:{port}/healthz", timeout=2):
+        if stopping.is_set() or time.monotonic() > deadline:
+            return
+        time.sleep(0.3)
     print(
         f"\n  Ready in {time.monotonic() - started_at:.1f}s.\n"
         f"  Public site  http://{base}:{port}/\n"
@@ -172,15 +159,15 @@ def command_run(*, port: int, reload: bool) -> int:
     if not port_is_free(port):
         raise ServiceError(
             f"Port {port} on 127.0.0.1 is already in use: stop whatever holds it, "
-            "or choose another with `python -m saas.dev run --port N`."
+            "or choose another with `python -m devtools run --port N`."
         )
     with services_running() as services:
         env = _environ(services, LOG_FORMAT="console", SAAS_PUBLIC_PORT=str(port), PYTHONUNBUFFERED="1")
-        for step in (("migrate_schemas", "--noinput"), ("seed_demo",)):
-            status = _foreground(_manage(*step), env)
+        for step, step_env in (_release(env), (_seed(), env)):
+            status = _foreground(step, step_env)
             if status != 0:
                 print(
-                    f"dev: `manage.py {' '.join(step)}` failed with status {status}; not starting.",
+                    f"dev: `{' '.join(step[1:])}` failed with status {status}; not starting.",
                     file=sys.stderr,
                     flush=True,
                 )
@@ -189,7 +176,7 @@ def command_run(*, port: int, reload: bool) -> int:
         announcer = threading.Thread(
             target=_announce_when_ready, args=(port, started_at, stopping), daemon=True
         )
-        supervisor = Supervisor(_processes(port, reload), env=env, cwd=str(Path(REPO_DIR)))
+        supervisor = Supervisor(_processes(port, reload, env), env=env, cwd=str(REPO_DIR))
         try:
             status = supervisor.run(on_started=announcer.start)
         finally:

@@ -1,4 +1,4 @@
-"""`python -m saas.dev run | test | migrate | manage | bench` (see saas/dev/__init__.py)."""
+"""`python -m devtools run | test | migrate | manage | seed | bench` (see devtools/__init__.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import argparse
 import signal
 import sys
 
-from saas.dev.services import REPO_DIR, ServiceError
+from devtools.processes import REPO_DIR
+from devtools.services import ServiceError
 
 
 def _stop_on_sigterm(_signum: int, _frame: object) -> None:
@@ -15,7 +16,7 @@ def _stop_on_sigterm(_signum: int, _frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m saas.dev", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devtools", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="services, migrations, demo data, then web + worker + beat")
     run.add_argument("--port", type=int, default=8000, help="web port on 127.0.0.1 (default 8000)")
@@ -30,9 +31,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     commands.add_parser("migrate", help="manage.py migrate_schemas against the services")
     commands.add_parser("manage", help="any manage.py command against the services")
+    commands.add_parser(
+        "seed", help="the demo tenant, its owner and a staff user, unless they exist (development only)"
+    )
     commands.add_parser("bench", help="run bench/*.py (or the scripts named) against the services")
     args, rest = parser.parse_known_args(argv)
-    if rest and args.command not in ("test", "manage", "bench"):
+    if rest and args.command not in ("test", "manage", "seed", "bench"):
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
 
     import environ
@@ -42,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     environ.Env.read_env(REPO_DIR / ".env", overwrite=False)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
 
-    from saas.dev import commands as dev
+    from devtools import commands as dev
 
     try:
         if args.command == "run":
@@ -51,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
             return dev.command_test(rest)
         if args.command == "migrate":
             return dev.command_migrate()
+        if args.command == "seed":
+            return dev.command_seed(rest)
         if args.command == "bench":
             return dev.command_bench(rest)
         return dev.command_manage(rest)

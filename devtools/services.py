@@ -14,7 +14,6 @@ import fcntl
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -22,7 +21,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO_DIR = Path(__file__).resolve().parents[2]
+from devtools.processes import REPO_DIR, free_port, port_is_free
+
 DATABASE_NAME = "saas"
 
 
@@ -54,19 +54,24 @@ def services_running(*, quiet: bool = False) -> Iterator[Services]:
     in another): each registers as a user, and the last one to leave stops them.
     """
     releases: list[Callable[[], None]] = []
+
+    def given_or_embedded(
+        variable: str,
+        check: Callable[[str], None],
+        start: Callable[[Path], tuple[str, Callable[[], None]]],
+        data: str,
+    ) -> str:
+        url = os.environ.get(variable) or ""
+        if url:
+            check(url)
+            return url
+        url, release = start(var_dir() / data)
+        releases.append(release)
+        return url
+
     try:
-        database_url = os.environ.get("DATABASE_URL") or ""
-        if database_url:
-            database_check(database_url)
-        else:
-            database_url, release = embedded_postgres_start(var_dir() / "pg")
-            releases.append(release)
-        redis_url = os.environ.get("REDIS_URL") or ""
-        if redis_url:
-            redis_check(redis_url)
-        else:
-            redis_url, release = embedded_redis_start(var_dir() / "redis")
-            releases.append(release)
+        database_url = given_or_embedded("DATABASE_URL", database_check, embedded_postgres_start, "pg")
+        redis_url = given_or_embedded("REDIS_URL", redis_check, embedded_redis_start, "redis")
         if not quiet:
             print(f"dev: PostgreSQL {describe_database(database_url)}; Redis {redis_url}", flush=True)
         yield Services(database_url=database_url, redis_url=redis_url)
@@ -176,7 +181,7 @@ def database_check(url: str) -> None:
 
 def embedded_postgres_start(pgdata: Path) -> tuple[str, Callable[[], None]]:
     """Start (or join) the PostgreSQL from the pgserver wheel; return its URL and a release."""
-    from saas.dev.pgserver_tcp import postgres_start
+    from devtools.pgserver_tcp import postgres_start
 
     registry = pgdata.parent / "pg.users"
     port_file = pgdata.parent / "pg.port"
@@ -242,22 +247,6 @@ def redis_check(url: str) -> None:
         raise ServiceError(
             f"Redis at {where} {reason}: start it, or unset REDIS_URL to use the embedded one."
         ) from None
-
-
-def port_is_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _pid_alive(pid: int) -> bool:

@@ -1,9 +1,9 @@
-"""`python -m billing.stripe_fake`: serve the stand-in for `make dev`."""
+"""`python -m devtools.stripe_fake`: serve the stand-in for `make dev`."""
 
 import argparse
 import threading
 
-from billing.stripe_fake import FakeStripe
+from devtools.stripe_fake import FakeStripe
 
 
 def main() -> None:

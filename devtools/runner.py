@@ -7,7 +7,6 @@ pool processes included), a bounded wait, then SIGKILL for whatever is left.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
@@ -15,6 +14,8 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+
+from devtools.processes import signal_group
 
 
 @dataclass
@@ -70,7 +71,7 @@ class Supervisor:
             child.reader = threading.Thread(target=self._relay, args=(child,), daemon=True)
             child.reader.start()
 
-    def run(self, on_started=None) -> int:  # type: ignore[no-untyped-def]
+    def run(self, on_started=None) -> int:
         """Run until a signal (exit 0) or a child's death (exit 1); always stop every child."""
         previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
@@ -109,7 +110,7 @@ class Supervisor:
     def _kill_all(self, sig: int) -> None:
         for child in self.children:
             if child.process is not None:
-                _signal_group(child.process.pid, sig)
+                signal_group(child.process.pid, sig)
 
     def stop(self) -> None:
         """SIGTERM every group, wait up to stop_timeout, then SIGKILL what is left."""
@@ -129,11 +130,6 @@ class Supervisor:
                 child.process.wait()
             if child.reader is not None:
                 child.reader.join(timeout=2)
-
-
-def _signal_group(pgid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
 
 
 def _group_alive(pgid: int) -> bool:

@@ -9,11 +9,14 @@ import json
 import time
 from typing import Any
 
+import requests
+
 API_VERSION = "2026-08-26.dahlia"
 _ids = itertools.count(1)
 
 
-def _new_id(prefix: str) -> str:
+def new_id(prefix: str) -> str:
+    """A Stripe-shaped id (`cus_...`, `evt_...`), unique within this process."""
     return f"{prefix}_fake{int(time.time() * 1000) % 10**9}{next(_ids):05d}"
 
 
@@ -31,7 +34,7 @@ def event_payload(
     """A Stripe event body (JSON text) as Stripe would send it."""
     return json.dumps(
         {
-            "id": event_id or _new_id("evt"),
+            "id": event_id or new_id("evt"),
             "object": "event",
             "api_version": API_VERSION,
             "created": created or int(time.time()),
@@ -42,3 +45,16 @@ def event_payload(
             "data": {"object": data_object},
         }
     )
+
+
+def signed_event_post(url: str, secret: str, event_type: str, data_object: dict[str, Any]) -> None:
+    """POST an event about `data_object` to `url`, signed with `secret`, as Stripe delivers one."""
+    payload = event_payload(event_type, data_object)
+    headers = {
+        "Content-Type": "application/json",
+        "Stripe-Signature": webhook_signature_header(payload, secret),
+    }
+    try:
+        requests.post(url, data=payload.encode(), headers=headers, timeout=10)
+    except requests.RequestException as error:  # Stripe would retry later; say so and go on
+        print(f"stripe_fake: webhook {event_type} not delivered: {error}", flush=True)

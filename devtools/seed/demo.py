@@ -1,8 +1,12 @@
-"""The demo data `make dev` starts with: a tenant with its owner, and a staff superuser."""
+"""The demo data `make dev` starts with: a tenant with its owner, and a staff superuser.
+
+Needs Django set up (`python -m devtools.seed` does that); the runtime never imports it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TextIO
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -10,7 +14,8 @@ from django.db import transaction
 
 from accounts.models import User, email_normalize
 from accounts.services import tenant_create_with_owner
-from saas.dev import DEMO_ADMIN_EMAIL, DEMO_NAME, DEMO_OWNER_EMAIL, DEMO_SLUG
+from devtools import DEMO_ADMIN_EMAIL, DEMO_NAME, DEMO_OWNER_EMAIL, DEMO_SLUG
+from saas.hosts import public_url, tenant_url
 from tenants.models import Tenant
 
 
@@ -39,3 +44,17 @@ def demo_seed(*, password: str) -> DemoSeed:
         )
         created.append(f"tenant {tenant.slug} owned by {DEMO_OWNER_EMAIL}")
     return DemoSeed(tenant=tenant, admin=admin, created=tuple(created))
+
+
+def demo_seed_report(seed: DemoSeed, *, password: str, out: TextIO) -> None:
+    """What the seed made, and the development-only accounts with where to use them."""
+    for made in seed.created:
+        out.write(f"Created {made}\n")
+    if not seed.created:
+        out.write("Demo data already present; nothing created.\n")
+    host = seed.tenant.domains.get(is_primary=True).domain
+    out.write(
+        "Development-only accounts (accounts that already existed keep their password):\n"
+        f"  staff   {DEMO_ADMIN_EMAIL} / {password}  -> {public_url('/admin/')}\n"
+        f"  owner   {DEMO_OWNER_EMAIL} / {password}  -> {tenant_url(host)}\n"
+    )

@@ -56,7 +56,7 @@ def postgres_start(pgdata: Path, *, port: int) -> int:
     pgdata.mkdir(parents=False, exist_ok=True)
     server_class = type("LoopbackPostgresServer", (LoopbackPostgresServer,), {"port": port})
     # cleanup_mode=None: pgserver must not stop the server when this interpreter exits; the
-    # last runner using it does (saas.dev.services._release).
+    # last runner using it does (devtools.services._release).
     server = server_class(pgdata.resolve(), cleanup_mode=None)
     info = server.get_postmaster_info()
     if info.port is None or info.hostname is None:

@@ -1,0 +1,93 @@
+"""An HTTP client for `*.localhost` hosts, which Python cannot resolve."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+# The login hand-off page: a form that its script submits at once (accounts/handoff.py).
+AUTOSUBMIT_FORM = re.compile(
+    r'<form method="post" action="(?P<action>[^"]+)" data-autosubmit>\s*'
+    r'<input type="hidden" name="token" value="(?P<token>[^"]+)">'
+)
+
+
+class BrowserClient:
+    """Follows redirects across `localhost` and `<slug>.localhost`, one cookie jar per host.
+
+    Every request goes to 127.0.0.1:<port> with the URL's host in the Host header, which is
+    what a browser resolving `*.localhost` to loopback does.
+    """
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.cookies: dict[str, dict[str, str]] = {}
+        self.session = requests.Session()
+        self.history: list[str] = []
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        data: dict[str, str] | None = None,
+        follow: bool = True,
+        max_redirects: int = 10,
+        timeout: float = 15.0,
+    ) -> requests.Response:
+        self.history = []
+        origin: str | None = None  # of the page a POST comes from; None: the target's own
+        for _ in range(max_redirects + 1):
+            parts = urlsplit(url)
+            host = parts.hostname or ""
+            jar = self.cookies.setdefault(host, {})
+            headers = {"Host": parts.netloc}
+            if method == "POST":
+                headers["Origin"] = origin or f"{parts.scheme}://{parts.netloc}"
+                headers["Referer"] = url
+            path = parts.path + (f"?{parts.query}" if parts.query else "")
+            response = self.session.request(
+                method,
+                f"http://127.0.0.1:{self.port}{path}",
+                data=data,
+                headers=headers,
+                cookies=dict(jar),
+                allow_redirects=False,
+                timeout=timeout,
+            )
+            self.session.cookies.clear()
+            for cookie in response.cookies:
+                if cookie.value == "" or (cookie.expires is not None and cookie.expires < time.time()):
+                    jar.pop(cookie.name, None)
+                else:
+                    jar[cookie.name] = cookie.value or ""
+            response.url = url
+            self.history.append(f"{response.status_code} {method} {url}")
+            handoff = AUTOSUBMIT_FORM.search(response.text) if response.status_code == 200 else None
+            if follow and handoff is not None:
+                # What the page's script does: post the token from this page to the tenant host.
+                origin = f"{parts.scheme}://{parts.netloc}"
+                url, method, data = handoff["action"], "POST", {"token": handoff["token"]}
+                continue
+            origin = None
+            if not follow or response.status_code not in (301, 302, 303, 307, 308):
+                return response
+            url = urljoin(url, response.headers["Location"])
+            if response.status_code in (301, 302, 303):
+                method, data = "GET", None
+        raise AssertionError(f"Too many redirects: {self.history}")
+
+    def get(self, url: str, **kwargs: Any) -> requests.Response:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, data: dict[str, str], **kwargs: Any) -> requests.Response:
+        """POST a form, with the CSRF token from the cookie this host gave us."""
+        host = urlsplit(url).hostname or ""
+        token = self.cookies.get(host, {}).get("csrftoken")
+        if token and "csrfmiddlewaretoken" not in data:
+            data = {**data, "csrfmiddlewaretoken": token}
+        return self.request("POST", url, data=data, **kwargs)
