@@ -5,10 +5,10 @@
 # COPY lines, .dockerignore and the RUN lines that call manage.py) and verifies it, so keep
 # app files arriving through plain COPY lines and build steps that run the app through manage.py.
 
-ARG PYTHON_IMAGE=python:3.11-slim-bookworm
-
 # ---- build: compile the dependencies into a virtualenv ---------------------------------------
-FROM ${PYTHON_IMAGE} AS build
+# The same base in both stages (the virtualenv's interpreter path must exist in the second);
+# Dependabot (.github/dependabot.yml) keeps the tag current.
+FROM python:3.11-slim-bookworm AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1
@@ -23,7 +23,7 @@ RUN /opt/venv/bin/pip install --requirement /tmp/requirements.txt \
     && /opt/venv/bin/python -m compileall -q /opt/venv
 
 # ---- runtime: the venv, the app and its collected static files, run as a non-root user -------
-FROM ${PYTHON_IMAGE} AS runtime
+FROM python:3.11-slim-bookworm AS runtime
 # The app's files stay owned by root: the process that serves them cannot rewrite them.
 RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --home-dir /home/app --create-home \

@@ -6,6 +6,7 @@ data "google_project" "current" {
 }
 
 resource "google_storage_bucket" "media" {
+  #checkov:skip=CKV_GCP_62:object access is recorded by Cloud Audit Logs (data access logs), not by a second logging bucket
   project                     = var.project_id
   name                        = "${var.name}-media-${data.google_project.current.number}"
   location                    = var.location
