@@ -43,13 +43,37 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-CHECKS = ("files", "dockerfile", "settings", "static", "migrations", "roles", "cli", "serve", "deploy", "makemigrations")
+CHECKS = (
+    "files",
+    "dockerfile",
+    "settings",
+    "static",
+    "migrations",
+    "roles",
+    "cli",
+    "serve",
+    "deploy",
+    "makemigrations",
+)
 REQUIRED_ROLES = ("web", "worker", "beat", "release")
 # Present in a checkout, never in the image (development tooling, local state, VCS data).
-FORBIDDEN = (".env", ".git", ".venv", "var", "tests", "bench", "devtools", "saas/dev", "billing/stripe_fake", "terraform")
+FORBIDDEN = (
+    ".env",
+    ".git",
+    ".venv",
+    "var",
+    "tests",
+    "bench",
+    "devtools",
+    "saas/dev",
+    "billing/stripe_fake",
+    "terraform",
+)
 REQUIRED_FILES = ("manage.py", "Procfile", "docker/entrypoint.py", "config/settings.py")
 HTTP_LAUNCHERS = ("uvicorn", "gunicorn", "daphne", "hypercorn")
-SECRET_ENV_NAMES = re.compile(r"(SECRET|PASSWORD|TOKEN|_KEY$|DSN|DATABASE_URL|REDIS_URL|BROKER_URL|EMAIL_URL)")
+SECRET_ENV_NAMES = re.compile(
+    r"(SECRET|PASSWORD|TOKEN|_KEY$|DSN|DATABASE_URL|REDIS_URL|BROKER_URL|EMAIL_URL)"
+)
 DEV_APPS = ("debug_toolbar", "django_extensions", "devtools", "saas.dev", "silk")
 
 
@@ -304,7 +328,9 @@ def check_dockerfile(dockerfile: Path) -> tuple[list[str], list[str]]:
     if env.get("DEBUG", "").lower() in ("1", "true", "yes", "on"):
         failures.append("ENV DEBUG is on")
     if env.get("SAAS_ENVIRONMENT") != "production":
-        failures.append("ENV SAAS_ENVIRONMENT=production is not set: the image would start in development mode")
+        failures.append(
+            "ENV SAAS_ENVIRONMENT=production is not set: the image would start in development mode"
+        )
     entrypoints = [instruction.arguments for instruction in stage if instruction.keyword == "ENTRYPOINT"]
     if not entrypoints or "docker/entrypoint.py" not in entrypoints[-1]:
         failures.append("ENTRYPOINT is not docker/entrypoint.py (roles and secrets would not resolve)")
@@ -342,7 +368,9 @@ def probe(kind: str, app_dir: Path, env: dict[str, str], *extra: str) -> tuple[l
     return data["failures"], data["notes"]
 
 
-def run_command(argv: list[str], app_dir: Path, env: dict[str, str], timeout: int = 180) -> tuple[list[str], list[str]]:
+def run_command(
+    argv: list[str], app_dir: Path, env: dict[str, str], timeout: int = 180
+) -> tuple[list[str], list[str]]:
     result = subprocess.run(argv, cwd=app_dir, env=env, capture_output=True, text=True, timeout=timeout)  # noqa: S603
     if result.returncode != 0:
         tail = (result.stdout + result.stderr).strip().splitlines()[-15:]
@@ -419,7 +447,9 @@ def check_serve(app_dir: Path, env: dict[str, str]) -> tuple[list[str], list[str
                 if static_status != 200:
                     failures.append(f"{role}: /static/{static_path} answered {static_status}")
                 else:
-                    notes.append(f"{role}: started via the entry point; /healthz 200, /static/{static_path} 200")
+                    notes.append(
+                        f"{role}: started via the entry point; /healthz 200, /static/{static_path} 200"
+                    )
         finally:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
@@ -485,7 +515,9 @@ def probe_settings() -> tuple[list[str], list[str]]:
 
     failures = []
     if settings.DEBUG:
-        failures.append("DEBUG is on with production settings (an .env file or variable leaks into the image?)")
+        failures.append(
+            "DEBUG is on with production settings (an .env file or variable leaks into the image?)"
+        )
     if getattr(settings, "ENVIRONMENT", None) != "production":
         failures.append(f"SAAS_ENVIRONMENT resolved to {getattr(settings, 'ENVIRONMENT', None)!r}")
     storage = settings.STORAGES["staticfiles"]["BACKEND"]
@@ -510,11 +542,17 @@ def probe_static() -> tuple[list[str], list[str]]:
     if not manifest_path.is_file():
         return [f"no manifest at {manifest_path}: collectstatic did not run"], []
     paths: dict[str, str] = json.loads(manifest_path.read_text())["paths"]
-    failures = [f"{name} -> {hashed} is in the manifest but not on disk" for name, hashed in paths.items() if not (root / hashed).is_file()]
+    failures = [
+        f"{name} -> {hashed} is in the manifest but not on disk"
+        for name, hashed in paths.items()
+        if not (root / hashed).is_file()
+    ]
     failures += [
         f"{hashed} has no compressed copy"
         for hashed in paths.values()
-        if hashed.endswith((".css", ".js")) and (root / hashed).is_file() and not (root / f"{hashed}.gz").is_file()
+        if hashed.endswith((".css", ".js"))
+        and (root / hashed).is_file()
+        and not (root / f"{hashed}.gz").is_file()
     ]
     # What collectstatic should have collected (its default ignore patterns).
     expected = {path for finder in get_finders() for path, _ in finder.list(["CVS", ".*", "*~"])}
@@ -537,7 +575,10 @@ def probe_static() -> tuple[list[str], list[str]]:
                 references += 1
                 if match["path"] not in paths:
                     failures.append(f"{template}: {{% static '{match['path']}' %}} is not in the manifest")
-    notes = [f"manifest {len(paths)} files; {len(expected)} expected from finders; {references} template references"]
+    notes = [
+        f"manifest {len(paths)} files; {len(expected)} expected from finders; "
+        f"{references} template references"
+    ]
     return failures, notes
 
 
@@ -565,7 +606,10 @@ def probe_migrations(source: str | None) -> tuple[list[str], list[str]]:
             relative = folder.relative_to(app_root) / "migrations"
             built = {path.name for path in (app_root / relative).glob("*.py")}
             in_source = {path.name for path in (Path(source) / relative).glob("*.py")}
-            failures += [f"{relative / name} is in the source but not in the image" for name in sorted(in_source - built)]
+            failures += [
+                f"{relative / name} is in the source but not in the image"
+                for name in sorted(in_source - built)
+            ]
     return failures, [f"{checked} apps with models, {len(loader.disk_migrations)} migrations"]
 
 
@@ -607,7 +651,9 @@ def probe_role(role: str, source: str) -> tuple[list[str], list[str]]:
         registered = set(celery_app.tasks)
         scheduled = {entry["task"] for entry in (celery_app.conf.beat_schedule or {}).values()}
         failures += [f"scheduled task {name} is not registered" for name in sorted(scheduled - registered)]
-        notes.append(f"celery app {app_name}: {len(registered)} tasks, {len(scheduled)} scheduled, all registered")
+        notes.append(
+            f"celery app {app_name}: {len(registered)} tasks, {len(scheduled)} scheduled, all registered"
+        )
     elif launcher.startswith("python") and argv[1:2] == ["manage.py"]:
         from django.core.management import get_commands, load_command_class
 
@@ -655,8 +701,12 @@ def main(arguments: list[str]) -> int:
     assemble_parser.add_argument("out", type=Path)
     verify_parser = commands.add_parser("verify", help="check a built tree")
     verify_parser.add_argument("--app-dir", type=Path, required=True)
-    verify_parser.add_argument("--dockerfile", type=Path, help="check its final stage too (omit inside the image)")
-    verify_parser.add_argument("--source", type=Path, help="the checkout, to compare migrations and requirements")
+    verify_parser.add_argument(
+        "--dockerfile", type=Path, help="check its final stage too (omit inside the image)"
+    )
+    verify_parser.add_argument(
+        "--source", type=Path, help="the checkout, to compare migrations and requirements"
+    )
     verify_parser.add_argument("--only", help=f"comma-separated subset of: {', '.join(CHECKS)}")
     options = parser.parse_args(arguments)
     if options.command == "assemble":

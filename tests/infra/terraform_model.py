@@ -86,13 +86,21 @@ def module_locals(module: str) -> dict:
 
 
 def variable(module: str, name: str) -> dict:
-    matches = [block.body for block in blocks() if block.kind == "variable" and block.module == module and block.name == name]
+    matches = [
+        block.body
+        for block in blocks()
+        if block.kind == "variable" and block.module == module and block.name == name
+    ]
     assert matches, f"{module} has no variable {name}"
     return matches[0]
 
 
 def module_call(module: str, name: str) -> dict:
-    matches = [block.body for block in blocks() if block.kind == "module" and block.module == module and block.name == name]
+    matches = [
+        block.body
+        for block in blocks()
+        if block.kind == "module" and block.module == module and block.name == name
+    ]
     assert matches, f"{module} calls no module {name}"
     return matches[0]
 

@@ -62,7 +62,9 @@ def google():
 
 def run(arguments, env, procfile: Path):
     environ = {"PATH": os.environ["PATH"], "PROCFILE": str(procfile), **env}
-    return subprocess.run([sys.executable, str(ENTRYPOINT), *arguments], env=environ, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, str(ENTRYPOINT), *arguments], env=environ, capture_output=True, text=True, timeout=60
+    )
 
 
 @pytest.fixture
@@ -70,7 +72,8 @@ def procfile(tmp_path):
     path = tmp_path / "Procfile"
     path.write_text(
         "# roles\n"
-        "show: GREETING=${GREETING:-hello} sh -c 'echo \"$GREETING $SECRET_KEY ${STRIPE_SECRET_KEY:-unset}\"; cat \"$CA_FILE\" 2>/dev/null; true'\n"
+        "show: GREETING=${GREETING:-hello} sh -c "
+        '\'echo "$GREETING $SECRET_KEY ${STRIPE_SECRET_KEY:-unset}"; cat "$CA_FILE" 2>/dev/null; true\'\n'
         "web: uvicorn config.asgi:application\n"
     )
     return path
@@ -78,14 +81,18 @@ def procfile(tmp_path):
 
 def test_a_role_runs_its_procfile_line_with_secrets_resolved(google, procfile, tmp_path):
     ca = tmp_path / "secrets" / "ca.pem"
-    result = run(["show"], {
-        "GCE_METADATA_HOST": google,
-        "SECRET_MANAGER_ENDPOINT": f"http://{google}",
-        "SECRET_ENV": f"SECRET_KEY={PROJECT}/secret-key/versions/latest",
-        "SECRET_ENV_OPTIONAL": f"STRIPE_SECRET_KEY={PROJECT}/stripe/versions/latest",
-        "SECRET_FILES": f"{ca}={PROJECT}/ca/versions/3",
-        "CA_FILE": str(ca),
-    }, procfile)
+    result = run(
+        ["show"],
+        {
+            "GCE_METADATA_HOST": google,
+            "SECRET_MANAGER_ENDPOINT": f"http://{google}",
+            "SECRET_ENV": f"SECRET_KEY={PROJECT}/secret-key/versions/latest",
+            "SECRET_ENV_OPTIONAL": f"STRIPE_SECRET_KEY={PROJECT}/stripe/versions/latest",
+            "SECRET_FILES": f"{ca}={PROJECT}/ca/versions/3",
+            "CA_FILE": str(ca),
+        },
+        procfile,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["hello s3cret unset", "PEM"]
     assert "STRIPE_SECRET_KEY not set" in result.stderr
@@ -94,11 +101,15 @@ def test_a_role_runs_its_procfile_line_with_secrets_resolved(google, procfile, t
 
 
 def test_a_required_secret_without_a_version_stops_the_start(google, procfile):
-    result = run(["show"], {
-        "GCE_METADATA_HOST": google,
-        "SECRET_MANAGER_ENDPOINT": f"http://{google}",
-        "SECRET_ENV": f"SECRET_KEY={PROJECT}/never-added/versions/latest",
-    }, procfile)
+    result = run(
+        ["show"],
+        {
+            "GCE_METADATA_HOST": google,
+            "SECRET_MANAGER_ENDPOINT": f"http://{google}",
+            "SECRET_ENV": f"SECRET_KEY={PROJECT}/never-added/versions/latest",
+        },
+        procfile,
+    )
     assert result.returncode != 0
     assert "SECRET_KEY has no usable secret version" in result.stderr
     assert "hello" not in result.stdout
@@ -124,4 +135,8 @@ def test_other_arguments_run_as_a_command(procfile):
 def test_the_real_procfile_roles_are_parsed(entrypoint):
     roles = entrypoint.procfile_roles(REPO / "Procfile")
     assert {"web", "worker", "beat", "release"} <= set(roles)
-    assert entrypoint.command_for(["release"], REPO / "Procfile") == ["/bin/sh", "-c", f"exec env {roles['release']}"]
+    assert entrypoint.command_for(["release"], REPO / "Procfile") == [
+        "/bin/sh",
+        "-c",
+        f"exec env {roles['release']}",
+    ]

@@ -34,9 +34,22 @@ def build(built_root, tmp_path) -> Path:
 
 def verify(app_dir: Path, checks: str, dockerfile: Path = REPO / "Dockerfile") -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, str(SCRIPT), "verify", "--app-dir", str(app_dir), "--dockerfile", str(dockerfile),
-         "--source", str(REPO), "--only", checks],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            str(SCRIPT),
+            "verify",
+            "--app-dir",
+            str(app_dir),
+            "--dockerfile",
+            str(dockerfile),
+            "--source",
+            str(REPO),
+            "--only",
+            checks,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -51,7 +64,11 @@ def test_the_real_build_passes(build):
 
 def test_a_missing_static_file_fails(build):
     manifest = (build / "staticfiles" / "staticfiles.json").read_text()
-    hashed = next(name for name in (build / "staticfiles" / "saas").iterdir() if name.suffix == ".css" and "." in name.stem)
+    hashed = next(
+        name
+        for name in (build / "staticfiles" / "saas").iterdir()
+        if name.suffix == ".css" and "." in name.stem
+    )
     assert hashed.name in manifest
     hashed.unlink()
     result = verify(build, "static")
@@ -81,7 +98,10 @@ def test_a_missing_migration_fails(build):
     migrations[-1].unlink()
     result = verify(build, "migrations")
     assert result.returncode == 1
-    assert f"notifications/migrations/{migrations[-1].name} is in the source but not in the image" in result.stdout
+    assert (
+        f"notifications/migrations/{migrations[-1].name} is in the source but not in the image"
+        in result.stdout
+    )
 
 
 def test_a_migration_missing_from_the_middle_breaks_the_graph(build):
@@ -103,7 +123,11 @@ def test_debug_leaking_through_an_env_file_fails(build):
 
 def test_an_image_without_a_user_runs_as_root_and_fails(build, tmp_path):
     dockerfile = tmp_path / "Dockerfile"
-    dockerfile.write_text("\n".join(line for line in (REPO / "Dockerfile").read_text().splitlines() if not line.startswith("USER")))
+    dockerfile.write_text(
+        "\n".join(
+            line for line in (REPO / "Dockerfile").read_text().splitlines() if not line.startswith("USER")
+        )
+    )
     result = verify(build, "dockerfile", dockerfile=dockerfile)
     assert result.returncode == 1
     assert "the final stage has no USER" in result.stdout
@@ -119,7 +143,9 @@ def test_a_baked_in_secret_fails(tmp_path):
 
 def test_a_procfile_role_whose_module_does_not_import_fails(build):
     procfile = build / "Procfile"
-    procfile.write_text(procfile.read_text().replace("config.asgi:application", "config.asgi_gone:application"))
+    procfile.write_text(
+        procfile.read_text().replace("config.asgi:application", "config.asgi_gone:application")
+    )
     result = verify(build, "roles")
     assert result.returncode == 1
     assert "FAIL roles[web]" in result.stdout and "config.asgi_gone" in result.stdout

@@ -25,7 +25,15 @@ RESOURCE_ROLES = {
     "roles/iam.serviceAccountUser",
     "roles/iam.workloadIdentityUser",
 }
-SECRET_VARIABLES = {"SECRET_KEY", "DATABASE_URL", "REDIS_URL", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "SENTRY_DSN", "EMAIL_URL"}
+SECRET_VARIABLES = {
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "STRIPE_SECRET_KEY",
+    "STRIPE_WEBHOOK_SECRET",
+    "SENTRY_DSN",
+    "EMAIL_URL",
+}
 
 
 def test_every_terraform_file_parses():
@@ -33,7 +41,12 @@ def test_every_terraform_file_parses():
     assert len(files) >= 40
     for path in files:
         assert isinstance(tf.parsed(path), dict), path
-    assert {block.module for block in tf.blocks()} >= {"envs/staging", "envs/production", "bootstrap", "modules/stack"}
+    assert {block.module for block in tf.blocks()} >= {
+        "envs/staging",
+        "envs/production",
+        "bootstrap",
+        "modules/stack",
+    }
 
 
 # --- Firewall ---------------------------------------------------------------------------------
@@ -68,7 +81,9 @@ def test_ssh_only_through_iap():
         for allow in rule.body.get("allow", []):
             if "22" in allow.get("ports", []) or allow.get("protocol") == "all":
                 assert tf.resolve(rule.body["source_ranges"], rule.module) == [IAP_RANGE], rule.name
-    every_other = [rule for rule in firewall_rules() if rule.body.get("allow") and rule.name != "allow_iap_ssh"]
+    every_other = [
+        rule for rule in firewall_rules() if rule.body.get("allow") and rule.name != "allow_iap_ssh"
+    ]
     for rule in every_other:
         assert set(tf.resolve(rule.body["source_ranges"], rule.module)) <= LOAD_BALANCER_RANGES, rule.name
 
@@ -87,7 +102,11 @@ def test_nothing_but_the_load_balancer_has_a_public_address():
         for interface in template.body["network_interface"]:
             assert "access_config" not in interface, f"{template.module} gives instances an external IP"
     assert not tf.resources("google_compute_address"), "no regional static addresses"
-    external = [block for block in tf.resources("google_compute_global_address") if block.body.get("address_type") == "EXTERNAL"]
+    external = [
+        block
+        for block in tf.resources("google_compute_global_address")
+        if block.body.get("address_type") == "EXTERNAL"
+    ]
     assert [block.module for block in external] == ["modules/load_balancer"]
     for instance in tf.resources("google_sql_database_instance"):
         assert instance.body["settings"][0]["ip_configuration"][0]["ipv4_enabled"] is False
@@ -151,7 +170,11 @@ def test_memorystore_has_auth_and_tls_from_creation():
     assert redis.body["transit_encryption_mode"] == "SERVER_AUTHENTICATION"
     assert redis.body["connect_mode"] == "PRIVATE_SERVICE_ACCESS"
     redis_url = tf.module_locals("modules/stack")["redis_url"]
-    assert redis_url.startswith("rediss://") and "ssl_cert_reqs=required" in redis_url and "ssl_ca_certs=" in redis_url
+    assert (
+        redis_url.startswith("rediss://")
+        and "ssl_cert_reqs=required" in redis_url
+        and "ssl_ca_certs=" in redis_url
+    )
 
 
 # --- Secrets ----------------------------------------------------------------------------------
@@ -168,10 +191,14 @@ def test_every_secret_comes_from_secret_manager():
     assert "DATABASE_URL" in compute_env["validation"][0]["condition"]
     stack = tf.source_text("modules/stack")
     assert "merge(local.common_env, each.value.env, local.secret_references[each.key])" in stack
-    assert "merge(local.common_env, local.secret_references[\"release\"])" in stack
+    assert 'merge(local.common_env, local.secret_references["release"])' in stack
     # No secret value in any variable default or tfvars example.
     for block in tf.blocks():
-        if block.kind == "variable" and re.search(r"password|secret|token|key$", block.name) and "default" in block.body:
+        if (
+            block.kind == "variable"
+            and re.search(r"password|secret|token|key$", block.name)
+            and "default" in block.body
+        ):
             assert not isinstance(block.body["default"], str) or not block.body["default"], block.name
     entrypoint = (REPO / "docker" / "entrypoint.py").read_text()
     for reference in ("SECRET_ENV", "SECRET_ENV_OPTIONAL", "SECRET_FILES"):
@@ -205,18 +232,30 @@ def test_every_role_granted_is_on_the_list():
     accounts = stack["accounts"]
     # Each account names its project roles explicitly: the role accounts, release, deployer.
     assert "project_roles = local.runtime_project_roles" in accounts
-    assert 'release = {description = "Runs the release job (migrate_schemas)", project_roles = ["roles/logging.logWriter"]}' in accounts
+    release = 'release = {description = "Runs the release job (migrate_schemas)", '
+    assert release + 'project_roles = ["roles/logging.logWriter"]}' in accounts
     assert "deployer = {" in accounts and "project_roles = []" in accounts
 
 
 def test_project_wide_grants_exclude_impersonation_and_admin():
     validation = tf.variable("modules/service_accounts", "accounts")["validation"][0]["condition"]
-    for role in ("roles/owner", "roles/editor", "roles/iam.serviceAccountUser", "roles/iam.serviceAccountTokenCreator"):
+    for role in (
+        "roles/owner",
+        "roles/editor",
+        "roles/iam.serviceAccountUser",
+        "roles/iam.serviceAccountTokenCreator",
+    ):
         assert role in validation
     for grant in tf.resources("google_project_iam_member"):
-        assert grant.body["role"] in ("${each.value.role}", "${google_project_iam_custom_role.deployer.id}"), grant.module
+        assert grant.body["role"] in (
+            "${each.value.role}",
+            "${google_project_iam_custom_role.deployer.id}",
+        ), grant.module
     acts_as = tf.resources("google_service_account_iam_member")
-    assert {grant.body["role"] for grant in acts_as} <= {"roles/iam.serviceAccountUser", "roles/iam.workloadIdentityUser"}
+    assert {grant.body["role"] for grant in acts_as} <= {
+        "roles/iam.serviceAccountUser",
+        "roles/iam.workloadIdentityUser",
+    }
 
 
 def test_the_deployer_custom_role_can_roll_groups_but_not_create_or_delete_instances():
@@ -229,12 +268,23 @@ def test_the_deployer_custom_role_can_roll_groups_but_not_create_or_delete_insta
 def test_workload_identity_is_keyed_on_the_repository_id_with_a_condition():
     (provider,) = tf.resources("google_iam_workload_identity_pool_provider")
     condition = provider.body["attribute_condition"]
-    for claim in ("assertion.repository_id", "assertion.repository_owner_id", "assertion.ref", "assertion.environment"):
+    for claim in (
+        "assertion.repository_id",
+        "assertion.repository_owner_id",
+        "assertion.ref",
+        "assertion.environment",
+    ):
         assert claim in condition
     assert provider.body["oidc"][0]["issuer_uri"] == "https://token.actions.githubusercontent.com"
-    (binding,) = [grant for grant in tf.resources("google_service_account_iam_member") if grant.module == "modules/github_oidc"]
+    (binding,) = [
+        grant
+        for grant in tf.resources("google_service_account_iam_member")
+        if grant.module == "modules/github_oidc"
+    ]
     assert "/attribute.repository_id/${var.github_repository_id}" in binding.body["member"]
-    assert "^[0-9]+$" in tf.variable("modules/github_oidc", "github_repository_id")["validation"][0]["condition"]
+    assert (
+        "^[0-9]+$" in tf.variable("modules/github_oidc", "github_repository_id")["validation"][0]["condition"]
+    )
 
 
 # --- Load balancer ----------------------------------------------------------------------------
@@ -266,7 +316,11 @@ def test_the_certificate_is_a_dns_authorized_wildcard_on_https_only():
 
 # --- Roles, providers, variables ---------------------------------------------------------------
 def procfile_roles() -> set[str]:
-    return {line.split(":", 1)[0] for line in (REPO / "Procfile").read_text().splitlines() if ":" in line and not line.startswith("#")}
+    return {
+        line.split(":", 1)[0]
+        for line in (REPO / "Procfile").read_text().splitlines()
+        if ":" in line and not line.startswith("#")
+    }
 
 
 def test_every_instance_group_role_is_a_procfile_role_and_release_is_the_job():
@@ -299,7 +353,9 @@ def test_providers_and_terraform_are_pinned():
 def test_every_variable_and_output_is_described_and_variables_typed():
     for block in tf.blocks():
         if block.kind in ("variable", "output"):
-            assert block.body.get("description"), f"{block.module}: {block.kind} {block.name} has no description"
+            assert block.body.get("description"), (
+                f"{block.module}: {block.kind} {block.name} has no description"
+            )
         if block.kind == "variable":
             assert "type" in block.body, f"{block.module}: variable {block.name} has no type"
     validated = [block for block in tf.blocks() if block.kind == "variable" and block.body.get("validation")]
