@@ -104,8 +104,6 @@ resource "google_sql_database_instance" "main" {
       value = "on"
     }
   }
-
-  depends_on = [var.private_services_connection]
 }
 
 resource "google_sql_database" "main" {

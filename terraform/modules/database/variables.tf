@@ -14,14 +14,10 @@ variable "region" {
 }
 
 variable "network_id" {
-  description = "VPC whose private service access the instance's private IP comes from."
+  description = "VPC id from the network module's private_services_network_id (which orders this after private service access)."
   type        = string
 }
 
-variable "private_services_connection" {
-  description = "The private service access connection (an explicit dependency: the instance cannot be created before it)."
-  type        = string
-}
 
 variable "database_version" {
   description = "Cloud SQL engine version."

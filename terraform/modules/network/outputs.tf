@@ -13,7 +13,7 @@ output "subnet_id" {
   value       = google_compute_subnetwork.main.id
 }
 
-output "private_services_connection" {
-  description = "The private service access connection; Cloud SQL and Memorystore depend on it."
-  value       = google_service_networking_connection.private_services.id
+output "private_services_network_id" {
+  description = "The VPC's id, read from the private service access connection: Cloud SQL and Memorystore take it, so they are created after the connection (and destroyed before it)."
+  value       = google_service_networking_connection.private_services.network
 }

@@ -29,6 +29,4 @@ resource "google_redis_instance" "main" {
       }
     }
   }
-
-  depends_on = [var.private_services_connection]
 }

@@ -14,14 +14,10 @@ variable "region" {
 }
 
 variable "network_id" {
-  description = "VPC the instance is reachable from (through private service access)."
+  description = "VPC id from the network module's private_services_network_id (which orders this after private service access)."
   type        = string
 }
 
-variable "private_services_connection" {
-  description = "The private service access connection (an explicit dependency)."
-  type        = string
-}
 
 variable "tier" {
   description = "BASIC (one node, staging) or STANDARD_HA (a replica with automatic failover, production)."

@@ -79,27 +79,25 @@ module "network" {
 }
 
 module "database" {
-  source                      = "../database"
-  project_id                  = var.project_id
-  name                        = local.name
-  region                      = var.region
-  network_id                  = module.network.network_id
-  private_services_connection = module.network.private_services_connection
-  tier                        = var.database_tier
-  high_availability           = var.database_high_availability
-  deletion_protection         = var.deletion_protection
-  password_version            = var.database_password_version
+  source              = "../database"
+  project_id          = var.project_id
+  name                = local.name
+  region              = var.region
+  network_id          = module.network.private_services_network_id
+  tier                = var.database_tier
+  high_availability   = var.database_high_availability
+  deletion_protection = var.deletion_protection
+  password_version    = var.database_password_version
 }
 
 module "redis" {
-  source                      = "../redis"
-  project_id                  = var.project_id
-  name                        = local.name
-  region                      = var.region
-  network_id                  = module.network.network_id
-  private_services_connection = module.network.private_services_connection
-  tier                        = var.redis_tier
-  memory_size_gb              = var.redis_memory_size_gb
+  source         = "../redis"
+  project_id     = var.project_id
+  name           = local.name
+  region         = var.region
+  network_id     = module.network.private_services_network_id
+  tier           = var.redis_tier
+  memory_size_gb = var.redis_memory_size_gb
 }
 
 ephemeral "random_password" "secret_key" {
