@@ -9,12 +9,13 @@ STAMP := $(VENV)/.installed
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install dev test lint migrate bench clean
+.PHONY: help install dev test lint verify migrate bench clean
 
 help:
 	@echo "make dev      install, start services, migrate, seed the demo tenant, run web + worker + beat"
 	@echo "make test     install and run the whole suite in parallel; make test ARGS='-k signup'"
 	@echo "make lint     ruff check, ruff format --check, mypy, import-linter (the layer contract)"
+	@echo "make verify   offline pipeline checks: terraform fmt, checkov, actionlint, zizmor, image structure"
 	@echo "make migrate  migrate_schemas against the configured or embedded PostgreSQL"
 	@echo "make bench    run every script in bench/"
 	@echo "make clean    remove var/ (embedded database, Redis data, mail, beat schedule)"
@@ -41,6 +42,19 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy .
 	$(VENV)/bin/lint-imports
+
+# Checkov and the workflow linters pin many packages: their own virtualenv keeps them out of .venv.
+VERIFY_VENV := .venv-verify
+VERIFY_STAMP := $(VERIFY_VENV)/.installed
+
+$(VERIFY_STAMP): requirements-verify.txt
+	@test -n "$(PYTHON)" || { echo "Python 3.11 is needed: install python3.11 (or python3)"; exit 1; }
+	test -x $(VERIFY_VENV)/bin/python || $(PYTHON) -m venv $(VERIFY_VENV)
+	$(VERIFY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-verify.txt
+	@touch $(VERIFY_STAMP)
+
+verify: $(STAMP) $(VERIFY_STAMP)
+	scripts/verify
 
 migrate: $(STAMP)
 	$(PY) -m devtools migrate
