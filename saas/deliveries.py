@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import smtplib
 import socket
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -24,6 +26,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django_tenants.utils import schema_context
+from kombu.exceptions import OperationalError
 from tenant_schemas_celery.task import TenantTask
 
 from saas.events import bookkeeping_transaction
@@ -93,12 +96,33 @@ def delivery_enqueue(task: Task, *, key: str, tenant_schema: str = "public", **k
     return delivery
 
 
+class BrokerUnavailable(ConnectionError):
+    """The broker refused an enqueue moments ago, so this one was not attempted."""
+
+
+# After a refused enqueue, others fail at once for this long instead of each waiting out the
+# publish retries: the receivers of one event would otherwise hold the request that committed
+# it (the relay runs on commit, in that request) for every one of them. Their events stay
+# pending and the sweeper enqueues them once the broker is back.
+BROKER_DOWN_SECONDS = 5.0
+_broker_down_until = 0.0
+_broker_lock = threading.Lock()
+
+
 def _send(delivery: TaskDelivery) -> None:
-    # The configured app (config/celery.py) is the current one in every process that sends.
-    with schema_context(delivery.tenant_schema):  # tenant-schemas-celery stamps this schema
-        current_app.tasks[delivery.task_name].apply_async(
-            kwargs={"delivery_id": delivery.id, **delivery.task_kwargs}
-        )
+    global _broker_down_until
+    if time.monotonic() < _broker_down_until:
+        raise BrokerUnavailable(f"broker unreachable moments ago; {delivery.key} left for the sweeper")
+    try:
+        # The configured app (config/celery.py) is the current one in every process that sends.
+        with schema_context(delivery.tenant_schema):  # tenant-schemas-celery stamps this schema
+            current_app.tasks[delivery.task_name].apply_async(
+                kwargs={"delivery_id": delivery.id, **delivery.task_kwargs}
+            )
+    except (OperationalError, OSError):
+        with _broker_lock:
+            _broker_down_until = time.monotonic() + BROKER_DOWN_SECONDS
+        raise
 
 
 @contextmanager
