@@ -26,7 +26,7 @@ from saas.dev.testdb import testdb_prepare, worker_count
 
 def _environ(services: Services, **defaults: str) -> dict[str, str]:
     """The children's environment: ours, the service URLs, then defaults we do not override."""
-    env = {**os.environ, **services.environ()}
+    env = {"SAAS_ENVIRONMENT": "development", **os.environ, **services.environ()}
     for name, value in defaults.items():
         env.setdefault(name, value)
     return env
