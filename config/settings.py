@@ -217,8 +217,13 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="optional")
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
-# Sign-up attempts per client IP and per email address (allauth's rate-limit syntax).
-ACCOUNT_RATE_LIMITS = {"signup": env.str("SIGNUP_RATE_LIMIT", default="20/m/ip,5/h/key")}
+# allauth's rate-limit syntax. Sign-up attempts per client IP and per email address; failed
+# logins per client IP and per address (the lockout), staff included: the admin logs in
+# through allauth (config/urls_public.py).
+ACCOUNT_RATE_LIMITS = {
+    "signup": env.str("SIGNUP_RATE_LIMIT", default="20/m/ip,5/h/key"),
+    "login_failed": env.str("LOGIN_FAILED_RATE_LIMIT", default="10/m/ip,5/5m/key"),
+}
 # Seconds a login hand-off link (public host -> tenant host) stays usable.
 LOGIN_HANDOFF_SECONDS = env.int("LOGIN_HANDOFF_SECONDS", default=60)
 
