@@ -27,7 +27,9 @@ class InvitationAdmin(admin.ModelAdmin):
         return False  # invitations are made by admins of the organization, on its members page
 
     def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False  # every change goes through a service and its audit row (the actions)
+        # The model's change permission runs the actions (services with their audit rows);
+        # the form of one invitation stays read-only, as edits there would bypass them.
+        return obj is None and super().has_change_permission(request)
 
     def _each(self, request, queryset, service, done: str) -> None:  # type: ignore[no-untyped-def]
         succeeded = 0
@@ -41,18 +43,19 @@ class InvitationAdmin(admin.ModelAdmin):
         if succeeded:
             self.message_user(request, f"{succeeded} invitation(s) {done}.", messages.SUCCESS)
 
-    @admin.action(description="Revoke selected pending invitations", permissions=["view"])
+    @admin.action(description="Revoke selected pending invitations", permissions=["change"])
     def revoke(self, request, queryset):  # type: ignore[no-untyped-def]
         self._each(
             request, queryset, lambda i: invitation_revoke(invitation=i, actor=request.user), "revoked"
         )
 
-    @admin.action(description="Expire selected invitations past their date", permissions=["view"])
+    @admin.action(description="Expire selected invitations past their date", permissions=["change"])
     def expire(self, request, queryset):  # type: ignore[no-untyped-def]
         self._each(request, queryset, lambda i: invitation_expire(invitation=i), "expired")
 
     @admin.action(
-        description="Resend selected: new link and expiry, emailed, and shown here once", permissions=["view"]
+        description="Resend selected: new link and expiry, emailed, and shown here once",
+        permissions=["change"],
     )
     def resend(self, request, queryset):  # type: ignore[no-untyped-def]
         def issue(invitation: Invitation) -> None:
