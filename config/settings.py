@@ -190,6 +190,12 @@ CACHES = {
 
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
+# Largest request body accepted, in bytes (saas/request_limits.py refuses bigger ones with a
+# 413 before reading them). Forms and Stripe webhooks are far smaller; Django's own limit on
+# form data is the same, so nothing under it is refused later with a traceback.
+REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=5 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES
+
 # --- Accounts ----------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
