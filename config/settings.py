@@ -268,11 +268,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     },
 }
 
-# Side effects (saas.deliveries.DeliveryTask): retry with exponential backoff and full
-# jitter, base and cap in seconds, then the delivery is recorded dead for staff to retry.
-TASK_RETRY_BACKOFF_SECONDS = env.int("TASK_RETRY_BACKOFF_SECONDS", default=2)
-TASK_RETRY_BACKOFF_MAX_SECONDS = env.int("TASK_RETRY_BACKOFF_MAX_SECONDS", default=300)
-TASK_MAX_RETRIES = env.int("TASK_MAX_RETRIES", default=8)
+# Side effects (saas.deliveries.DeliveryTask): transient failures retry with capped
+# exponential backoff and full jitter (base and cap in seconds) until the deadline, counted
+# from when the delivery was recorded; a failure after it records the delivery dead.
+TASK_RETRY_BACKOFF_SECONDS = env.float("TASK_RETRY_BACKOFF_SECONDS", default=2.0)
+TASK_RETRY_BACKOFF_MAX_SECONDS = env.float("TASK_RETRY_BACKOFF_MAX_SECONDS", default=300.0)
+TASK_RETRY_DEADLINE_SECONDS = env.float("TASK_RETRY_DEADLINE_SECONDS", default=24 * 3600.0)
 # Outbox rows younger than this are left to the on-commit relay of the process that wrote them.
 OUTBOX_SWEEP_GRACE_SECONDS = env.float("OUTBOX_SWEEP_GRACE_SECONDS", default=10.0)
 
