@@ -107,6 +107,8 @@ def retry_backoff_seconds(*, retries: int) -> float:
 
 def retry_countdown(*, delivery_id: int | None, retries: int) -> float | None:
     """Seconds until the next try of a delivery, or None once its deadline has passed."""
+    if delivery_id is None:
+        return None
     with schema_context("public"):
         created_at = TaskDelivery.objects.filter(id=delivery_id).values_list("created_at", flat=True).first()
     if created_at is None:

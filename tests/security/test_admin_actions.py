@@ -29,7 +29,7 @@ def registered_models() -> list:
 
 
 def staff_with(*codenames: str, model):
-    user = UserFactory(is_staff=True)
+    user = UserFactory.create(is_staff=True)
     content_type = ContentType.objects.get_for_model(model)
     user.user_permissions.add(*Permission.objects.filter(content_type=content_type, codename__in=codenames))
     return user
