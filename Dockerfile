@@ -40,9 +40,13 @@ ENV PATH=/opt/venv/bin:$PATH \
     BEAT_SCHEDULE_FILE=/tmp/celerybeat-schedule
 WORKDIR /app
 COPY . /app
-# collectstatic only reads settings; the key below exists so production settings load, and
-# is no secret of any deployment. WhiteNoise serves the hashed, compressed output.
-RUN SECRET_KEY=collectstatic-only-not-a-secret python manage.py collectstatic --noinput --verbosity 0
+# collectstatic only reads settings, which in production refuse to load without these; the
+# values are placeholders of no deployment (nothing connects to them). WhiteNoise serves the
+# hashed, compressed output.
+RUN SECRET_KEY=collectstatic-build-placeholder-of-no-deployment-0123456789abcdef \
+    SAAS_BASE_DOMAIN=build.invalid DATABASE_URL=postgres://build@127.0.0.1:5432/build \
+    REDIS_URL=redis://127.0.0.1:6379/0 EMAIL_URL=smtp://127.0.0.1:25 \
+    python manage.py collectstatic --noinput --verbosity 0
 RUN python -m compileall -q /app
 USER app:app
 EXPOSE 8000
