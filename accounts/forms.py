@@ -1,5 +1,6 @@
 from django import forms
 
+from saas.text import display_text_clean
 from tenants.validators import SLUG_MAX_LENGTH
 
 
@@ -24,6 +25,10 @@ class SignUpForm(forms.Form):
         label="Leave this empty",
         widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
     )
+
+    def clean_organization_name(self) -> str:
+        # Shown in emails and pages: no line breaks, controls or bidi overrides (saas.text).
+        return display_text_clean(self.cleaned_data["organization_name"])
 
     def add_service_errors(self, errors: dict[str, list[str]]) -> None:
         for field, messages in errors.items():

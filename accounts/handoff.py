@@ -29,7 +29,9 @@ def handoff_response(request: HttpRequest, *, user: User, tenant: Tenant) -> Htt
         request, "accounts/handoff_continue.html", {"action": action, "token": token, "tenant": tenant}
     )
     response["Cache-Control"] = "no-store"  # the page carries a live token
-    response["Referrer-Policy"] = "no-referrer"
+    # Django's default "same-origin" makes browsers send `Origin: null` on this cross-origin
+    # POST, and the Origin is what the tenant host checks. The token is in the body, not the URL.
+    response["Referrer-Policy"] = "strict-origin"
     return response
 
 

@@ -20,6 +20,7 @@ from activity.models import AuditAction
 from activity.services import audit_record
 from saas.crypto import token_hash
 from saas.signals import UserSignedUp, user_signed_up
+from saas.text import display_text_clean
 from tenants.models import Domain, Tenant
 from tenants.services import tenant_domain_for_slug, tenant_provision
 from tenants.validators import RESERVED_SLUGS, validate_slug
@@ -129,7 +130,7 @@ def user_sign_up(
 ) -> SignUp:
     """Create an account, its organization (tenant, schema, domain) and owner membership."""
     email = email_normalize(email)
-    organization_name = (organization_name or "").strip()
+    organization_name = display_text_clean(organization_name)
     subdomain = (subdomain or "").strip().lower() or None
     # Two submissions of the same form must not both get past the "email free" check: the
     # second waits here until the first commits, then sees the account.

@@ -1,7 +1,16 @@
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.apps import apps
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from djstripe.admin.actions import CustomActionMixin
 
 from billing.models import BillingAccount, WebhookEvent
 from billing.services import webhook_event_replay
+from saas.admin import may_change
 
 
 @admin.register(BillingAccount)
@@ -39,7 +48,7 @@ class WebhookEventAdmin(admin.ModelAdmin):
     def short_error(self, obj: WebhookEvent) -> str:
         return obj.last_error[:80]
 
-    @admin.action(description="Replay selected events now")
+    @admin.action(description="Replay selected events now", permissions=["change"])
     def replay(self, request, queryset):
         for event in queryset:
             try:
@@ -52,3 +61,42 @@ class WebhookEventAdmin(admin.ModelAdmin):
                 self.message_user(
                     request, f"{event.stripe_id}: {event.get_state_display()}.", messages.SUCCESS
                 )
+
+
+# --- dj-stripe's admin ---------------------------------------------------------------------
+# dj-stripe's actions (re-sync from Stripe, cancel a subscription, ...) post to a confirmation
+# view that asks only for staff status and takes the model from its URL; here it needs the
+# change permission of that model, as the actions themselves do (saas.admin).
+
+
+def _change_permission_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @wraps(view)
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            model = apps.get_app_config("djstripe").get_model(kwargs.get("model_name", ""))
+        except LookupError:
+            raise Http404("No such model.") from None
+        if not may_change(request, model):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return guarded
+
+
+class _DjstripeConfirmationNeedsChangePermission:
+    def get_urls(self) -> list[Any]:
+        urls = super().get_urls()  # type: ignore[misc]
+        for pattern in urls:
+            if getattr(pattern, "name", None) == "djstripe_custom_action":
+                pattern.callback = _change_permission_required(pattern.callback)
+        return urls
+
+
+for _model in apps.get_app_config("djstripe").get_models():
+    if admin.site.is_registered(_model):
+        _stock = type(admin.site.get_model_admin(_model))
+        if issubclass(_stock, CustomActionMixin):
+            admin.site.unregister(_model)
+            admin.site.register(
+                _model, type(_stock.__name__, (_DjstripeConfirmationNeedsChangePermission, _stock), {})
+            )

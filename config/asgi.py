@@ -18,10 +18,12 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from realtime.middleware import websocket_stack  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
+from saas.request_limits import AsgiBodyLimit  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_application,
+        # Outermost for HTTP: an oversized body is refused before any of it is read.
+        "http": AsgiBodyLimit(django_application),
         "websocket": websocket_stack(URLRouter(websocket_urlpatterns)),
     }
 )

@@ -1,7 +1,8 @@
 """Every setting, read from the environment (django-environ) with development defaults.
 
-Production is `SAAS_ENVIRONMENT=production`: there, secrets have no default and a missing
-one stops start-up with a message naming it.
+Production is the default: unless `SAAS_ENVIRONMENT` says `development` or `test`, DEBUG is
+off, secrets have no default and a missing (or published development) one stops start-up
+with a message naming it. `make dev` and `make test` set the environment for their children.
 """
 
 from pathlib import Path
@@ -14,28 +15,52 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-ENVIRONMENT = env.str("SAAS_ENVIRONMENT", default="development")
+# A deployment that forgets the variable must not run with DEBUG and a published key, so the
+# unsafe modes are the ones that must be asked for.
+ENVIRONMENT = env.str("SAAS_ENVIRONMENT", default="") or "production"
 if ENVIRONMENT not in {"development", "test", "production"}:
     raise ImproperlyConfigured("SAAS_ENVIRONMENT must be development, test or production")
 IS_PRODUCTION = ENVIRONMENT == "production"
 
+DEVELOPMENT_SECRET_KEY = "dev-only-secret-key-not-for-production"  # noqa: S105 (published on purpose)
+_missing_in_production: list[str] = []
+
 
 def required_in_production(name: str, development_default: str) -> str:
-    """A secret: the development default outside production, a clear stop inside it."""
+    """A secret: the development default outside production; in production, noted if missing."""
     value = env.str(name, default="")
     if value:
         return value
     if IS_PRODUCTION:
-        raise ImproperlyConfigured(f"{name} must be set when SAAS_ENVIRONMENT=production")
+        _missing_in_production.append(name)
     return development_default
 
 
+def _secret_key_is_weak(key: str) -> bool:
+    # Django's deploy check (security.W009) rule: short or repetitive keys are guessable.
+    return (
+        key == DEVELOPMENT_SECRET_KEY
+        or len(key) < 50
+        or len(set(key)) < 5
+        or key.startswith("django-insecure-")
+    )
+
+
 DEBUG = env.bool("DEBUG", default=not IS_PRODUCTION and ENVIRONMENT != "test")
-SECRET_KEY = required_in_production("SECRET_KEY", "dev-only-secret-key-not-for-production")
+if IS_PRODUCTION and DEBUG:
+    raise ImproperlyConfigured(
+        "DEBUG must be off in production (unset DEBUG, or set SAAS_ENVIRONMENT=development)"
+    )
+SECRET_KEY = required_in_production("SECRET_KEY", DEVELOPMENT_SECRET_KEY)
+if IS_PRODUCTION and "SECRET_KEY" not in _missing_in_production and _secret_key_is_weak(SECRET_KEY):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is too weak for production: use at least 50 random characters, e.g. "
+        "python -c 'import secrets; print(secrets.token_urlsafe(64))'"
+    )
 
 # --- Hosts -------------------------------------------------------------------------------
 # The bare base domain is the public site; `<slug>.<base>` and custom domains are tenants.
-SAAS_BASE_DOMAIN = env.str("SAAS_BASE_DOMAIN", default="localhost").lower().rstrip(".")
+SAAS_BASE_DOMAIN = required_in_production("SAAS_BASE_DOMAIN", "localhost").lower().rstrip(".")
 SAAS_SITE_NAME = env.str("SAAS_SITE_NAME", default="Foundry")
 SAAS_SCHEME = env.str("SAAS_SCHEME", default="https" if IS_PRODUCTION else "http")
 # Port appended to generated URLs (":8000" in development); empty behind a load balancer.
@@ -43,18 +68,10 @@ SAAS_PUBLIC_PORT = env.str("SAAS_PUBLIC_PORT", default="" if IS_PRODUCTION else 
 # Custom domains are unknown ahead of time, so Host validation is the tenant resolver's job:
 # it answers 404 to any host that is not the base domain or a registered Domain.
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"])
-CSRF_TRUSTED_ORIGINS = env.list(
-    "CSRF_TRUSTED_ORIGINS",
-    default=[f"{SAAS_SCHEME}://{SAAS_BASE_DOMAIN}", f"{SAAS_SCHEME}://*.{SAAS_BASE_DOMAIN}"]
-    + (
-        [
-            f"{SAAS_SCHEME}://*.{SAAS_BASE_DOMAIN}:{SAAS_PUBLIC_PORT}",
-            f"{SAAS_SCHEME}://{SAAS_BASE_DOMAIN}:{SAAS_PUBLIC_PORT}",
-        ]
-        if SAAS_PUBLIC_PORT
-        else []
-    ),
-)
+# Empty: Django always trusts a request's own origin (scheme and Host), which is the only one
+# a form on our pages posts from. A wildcard for `*.<base>` would let any tenant's host (or a
+# page an attacker gets onto one) post to every other tenant.
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # --- Applications ------------------------------------------------------------------------
 SHARED_APPS = [
@@ -136,7 +153,11 @@ WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
 # --- Data --------------------------------------------------------------------------------
-DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/saas")}
+DATABASES = {
+    "default": env.db_url_config(
+        required_in_production("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/saas")
+    )
+}
 DATABASES["default"]["ENGINE"] = "tenants.postgresql_backend"
 # Persistent connections: a new connection per request costs ~10x the throughput here.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
@@ -154,7 +175,7 @@ if env.int("DB_POOL_MAX_SIZE", default=0) > 0:
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=False)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+REDIS_URL = required_in_production("REDIS_URL", "redis://127.0.0.1:6379/0")
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -230,6 +251,12 @@ REALTIME_RESYNC_SECONDS = env.float("REALTIME_RESYNC_SECONDS", default=15.0)
 REALTIME_MAX_FRAME_BYTES = env.int("REALTIME_MAX_FRAME_BYTES", default=4096)
 SESSION_CACHE_ALIAS = "sessions"
 
+# Largest request body accepted, in bytes (saas/request_limits.py refuses bigger ones with a
+# 413 before reading them). Forms and Stripe webhooks are far smaller; Django's own limit on
+# form data is the same, so nothing under it is refused later with a traceback.
+REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=5 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES
+
 # --- Accounts ----------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
@@ -257,9 +284,12 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="optional")
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
-# Sign-up attempts per client IP and per email address (allauth's rate-limit syntax).
+# allauth's rate-limit syntax. Sign-up attempts per client IP and per email address; failed
+# logins per client IP and per address (the lockout), staff included: the admin logs in
+# through allauth (config/urls_public.py).
 ACCOUNT_RATE_LIMITS = {
     "signup": env.str("SIGNUP_RATE_LIMIT", default="20/m/ip,5/h/key"),
+    "login_failed": env.str("LOGIN_FAILED_RATE_LIMIT", default="10/m/ip,5/5m/key"),
     # Each invitation emails an address of the inviter's choosing: per inviter, per organization.
     "invitation_create": env.str("INVITATION_RATE_LIMIT", default="20/h/user,50/h/key"),
 }
@@ -267,7 +297,9 @@ ACCOUNT_RATE_LIMITS = {
 LOGIN_HANDOFF_SECONDS = env.int("LOGIN_HANDOFF_SECONDS", default=60)
 
 # --- Email -------------------------------------------------------------------------------
-EMAIL_CONFIG = env.email_url("EMAIL_URL", default="filemail://" + str(BASE_DIR / "var" / "mail"))
+EMAIL_CONFIG = env.email_url_config(
+    required_in_production("EMAIL_URL", "filemail://" + str(BASE_DIR / "var" / "mail"))
+)
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"Saas <no-reply@{SAAS_BASE_DOMAIN}>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
@@ -299,11 +331,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     },
 }
 
-# Side effects (saas.deliveries.DeliveryTask): retry with exponential backoff and full
-# jitter, base and cap in seconds, then the delivery is recorded dead for staff to retry.
-TASK_RETRY_BACKOFF_SECONDS = env.int("TASK_RETRY_BACKOFF_SECONDS", default=2)
-TASK_RETRY_BACKOFF_MAX_SECONDS = env.int("TASK_RETRY_BACKOFF_MAX_SECONDS", default=300)
-TASK_MAX_RETRIES = env.int("TASK_MAX_RETRIES", default=8)
+# Side effects (saas.deliveries.DeliveryTask): transient failures retry with capped
+# exponential backoff and full jitter (base and cap in seconds) until the deadline, counted
+# from when the delivery was recorded; a failure after it records the delivery dead.
+TASK_RETRY_BACKOFF_SECONDS = env.float("TASK_RETRY_BACKOFF_SECONDS", default=2.0)
+TASK_RETRY_BACKOFF_MAX_SECONDS = env.float("TASK_RETRY_BACKOFF_MAX_SECONDS", default=300.0)
+TASK_RETRY_DEADLINE_SECONDS = env.float("TASK_RETRY_DEADLINE_SECONDS", default=24 * 3600.0)
 # Outbox rows younger than this are left to the on-commit relay of the process that wrote them.
 OUTBOX_SWEEP_GRACE_SECONDS = env.float("OUTBOX_SWEEP_GRACE_SECONDS", default=10.0)
 
@@ -325,7 +358,7 @@ STRIPE_WEBHOOK_TOLERANCE = env.int("STRIPE_WEBHOOK_TOLERANCE", default=300)
 STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=10.0)
 STRIPE_LIVE_MODE = STRIPE_SECRET_KEY.startswith("sk_live_")
 if IS_PRODUCTION and STRIPE_SECRET_KEY and not STRIPE_WEBHOOK_SECRET:
-    raise ImproperlyConfigured("STRIPE_WEBHOOK_SECRET must be set when STRIPE_SECRET_KEY is")
+    _missing_in_production.append("STRIPE_WEBHOOK_SECRET")
 # A past-due tenant keeps its paid plan this many days before it falls back to Free.
 BILLING_GRACE_DAYS = env.int("BILLING_GRACE_DAYS", default=7)
 DJSTRIPE_SUBSCRIBER_MODEL = "tenants.Tenant"
@@ -382,6 +415,14 @@ if IS_PRODUCTION:
     # /healthz and /readyz are answered before SecurityMiddleware, so plain-HTTP probes still work.
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# Every missing name at once: a deploy should not discover them one restart at a time.
+if _missing_in_production:
+    raise ImproperlyConfigured(
+        f"{', '.join(_missing_in_production)} must be set in production "
+        f"(SAAS_ENVIRONMENT={env.str('SAAS_ENVIRONMENT', default='') or 'unset, which means production'}; "
+        "a local run sets SAAS_ENVIRONMENT=development)"
+    )
 
 # --- Logs --------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

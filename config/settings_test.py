@@ -7,7 +7,9 @@ inherit DJANGO_SETTINGS_MODULE and so run with the same settings.
 import os
 from urllib.parse import urlsplit, urlunsplit
 
-os.environ.setdefault("SAAS_ENVIRONMENT", "test")
+# Forced, not defaulted: the dev runner gives its children SAAS_ENVIRONMENT=development, and
+# these settings are the test suite's whatever the runner exported.
+os.environ["SAAS_ENVIRONMENT"] = "test"
 
 
 def _redis_url_for_worker(url: str, worker: str) -> str:

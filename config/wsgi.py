@@ -1,7 +1,11 @@
+"""WSGI entry point (gunicorn or any WSGI server); the same body limit as config/asgi.py."""
+
 import os
 
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-application = get_wsgi_application()
+from saas.request_limits import WsgiBodyLimit
+
+application = WsgiBodyLimit(get_wsgi_application())

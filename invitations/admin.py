@@ -27,7 +27,9 @@ class InvitationAdmin(admin.ModelAdmin):
         return False  # invitations are made by admins of the organization, on its members page
 
     def has_change_permission(self, request, obj=None):
-        return False  # every change goes through a service and its audit row (the actions)
+        # The model's change permission runs the actions (services with their audit rows);
+        # the form of one invitation stays read-only, as edits there would bypass them.
+        return obj is None and super().has_change_permission(request)
 
     def _each(self, request, queryset, service, done: str) -> None:
         succeeded = 0
@@ -41,18 +43,18 @@ class InvitationAdmin(admin.ModelAdmin):
         if succeeded:
             self.message_user(request, f"{succeeded} invitation(s) {done}.", messages.SUCCESS)
 
-    @admin.action(description="Revoke selected pending invitations", permissions=["view"])
+    @admin.action(description="Revoke selected pending invitations", permissions=["change"])
     def revoke(self, request, queryset):
         self._each(
             request, queryset, lambda i: invitation_revoke(invitation=i, actor=request.user), "revoked"
         )
 
-    @admin.action(description="Expire selected invitations past their date", permissions=["view"])
+    @admin.action(description="Expire selected invitations past their date", permissions=["change"])
     def expire(self, request, queryset):
         self._each(request, queryset, lambda i: invitation_expire(invitation=i), "expired")
 
     @admin.action(
-        description="Resend selected: new link and expiry, emailed to the invitee", permissions=["view"]
+        description="Resend selected: new link and expiry, emailed to the invitee", permissions=["change"]
     )
     def resend(self, request, queryset):
         # The new link goes to the invitee's mailbox only (see invitations/views.py).

@@ -1,6 +1,7 @@
 from django import forms
 
 from accounts.models import ROLE_RANK, Membership
+from saas.text import display_text_clean
 
 
 class InviteForm(forms.Form):
@@ -22,3 +23,7 @@ class InviteForm(forms.Form):
 class AcceptWithNewAccountForm(forms.Form):
     full_name = forms.CharField(label="Your name", max_length=150, required=False)
     password = forms.CharField(label="Choose a password", widget=forms.PasswordInput, strip=False)
+
+    def clean_full_name(self) -> str:
+        # Shown to the team and in emails: no line breaks, controls or bidi overrides (saas.text).
+        return display_text_clean(self.cleaned_data["full_name"])

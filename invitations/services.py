@@ -36,6 +36,7 @@ from saas.signals import (
     invitation_resent,
     member_joined,
 )
+from saas.text import display_text_clean
 from tenants.models import Tenant
 
 LOCK_NOT_AVAILABLE = "55P03"
@@ -176,7 +177,7 @@ def _new_user(*, email: str, password: str, full_name: str) -> User:
         validate_password(password, User(email=email, full_name=full_name))
     except ValidationError as error:
         raise ValidationError({"password": error.messages}) from error
-    user = User.objects.create_user(email, password, full_name=full_name.strip())
+    user = User.objects.create_user(email, password, full_name=display_text_clean(full_name))
     # Following the emailed link proves the address, so it starts verified.
     from allauth.account.models import EmailAddress
 

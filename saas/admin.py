@@ -1,8 +1,48 @@
+from typing import Any
+
+from django.apps import apps
 from django.contrib import admin, messages
+from django.contrib.auth import get_permission_codename
+from django.db.models import Model
+from django.http import HttpRequest
 
 from saas.deliveries import delivery_retry
 from saas.events import outbox_dispatch
 from saas.models import OutboxEvent, TaskDelivery
+
+
+def may_change(request: HttpRequest, model: type[Model]) -> bool:
+    """Whether the user holds the change permission of `model` (what every admin action needs)."""
+    codename = get_permission_codename("change", model._meta)
+    return request.user.has_perm(f"{model._meta.app_label}.{codename}")
+
+
+class _UndeclaredActionsNeedChangePermission:
+    """Django offers an action that declares no `permissions` to anyone who may view the list;
+    libraries' actions (allauth's "mark verified", dj-stripe's "cancel subscription") are like
+    that. Such actions here need the model's change permission; ours declare it themselves."""
+
+    model: type[Model]
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)  # type: ignore[misc]
+        if may_change(request, self.model):
+            return actions
+        declared = {
+            name: entry for name, entry in actions.items() if getattr(entry[0], "allowed_permissions", ())
+        }
+        return declared
+
+
+def admin_actions_need_change_permission(site: admin.AdminSite) -> None:
+    """Wrap every registered model admin (call once all admin modules are imported)."""
+    for model in apps.get_models():
+        if not site.is_registered(model):
+            continue
+        stock = type(site.get_model_admin(model))
+        if not issubclass(stock, _UndeclaredActionsNeedChangePermission):
+            site.unregister(model)
+            site.register(model, type(stock.__name__, (_UndeclaredActionsNeedChangePermission, stock), {}))
 
 
 @admin.register(OutboxEvent)
@@ -16,7 +56,7 @@ class OutboxEventAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description="Dispatch selected pending events now")
+    @admin.action(description="Dispatch selected pending events now", permissions=["change"])
     def dispatch_now(self, request, queryset):
         event_ids = queryset.values_list("id", flat=True)
         sent = sum(1 for event_id in event_ids if outbox_dispatch(event_id=event_id))
@@ -38,7 +78,7 @@ class TaskDeliveryAdmin(admin.ModelAdmin):
     def short_error(self, obj: TaskDelivery) -> str:
         return obj.last_error[:80]
 
-    @admin.action(description="Retry selected deliveries")
+    @admin.action(description="Retry selected deliveries", permissions=["change"])
     def retry(self, request, queryset):
         retried = 0
         for delivery in queryset.exclude(state=TaskDelivery.State.SUCCEEDED):

@@ -23,6 +23,57 @@ from django.http import HttpRequest, HttpResponse
 REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
 
+# --- Redaction ------------------------------------------------------------------------------
+# A log line outlives the secret in it and is read by more people than the secret's owner:
+# invitation links stay valid for days, a password-reset or email-confirmation key takes over
+# an account, a hand-off token logs its holder in. One filter, applied to every line (ours,
+# Django's, Celery's, the server's) and meant for error reports too.
+REDACTED = "[redacted]"
+# The path segment after these prefixes is a secret (a number there is an id, e.g.
+# /members/invitations/12/revoke/, and stays).
+_SECRET_PATH = re.compile(
+    r"(/(?:invitations|password/reset/key|confirm-email|handoff|auth/logout)/)"
+    r"(?![0-9]+(?:[/?#\s'\"]|$))[^/?#\s'\"]+",
+    re.IGNORECASE,
+)
+_SECRET_NAME = r"[^=&#\s'\"?]*(?:token|key|code|pass|pwd|secret|sig|auth|session|otp|csrf)[^=&#\s'\"]*"  # noqa: S105
+# Values of query parameters (and form-encoded pairs) whose name says secret.
+_SECRET_QUERY = re.compile(rf"((?:^|[?&;\s]){_SECRET_NAME}=)[^&#\s'\"]*", re.IGNORECASE)
+# Structured fields whose name says secret lose their whole value.
+_SECRET_FIELD = re.compile(
+    r"pass(?:word|wd)?|pwd|token|secret|authorization|cookie|api[_-]?key|csrf|session(?:id|_key)?|signature",
+    re.IGNORECASE,
+)
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def redact_text(text: str) -> str:
+    """`text` with token-bearing URL segments and secret-named query values replaced."""
+    if "/" not in text and "=" not in text:
+        return text
+    return _SECRET_QUERY.sub(rf"\1{REDACTED}", _SECRET_PATH.sub(rf"\1{REDACTED}", text))
+
+
+def redact_value(value: Any, name: str = "") -> Any:
+    """A structured value made safe to log: secret-named fields blanked, text redacted."""
+    if name and _SECRET_FIELD.search(name):
+        return REDACTED if value not in (None, "") else value
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, dict):
+        return {key: redact_value(item, str(key)) for key, item in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [redact_value(item) for item in value]
+    if isinstance(value, _PLAIN):
+        return value
+    # Objects (a request, say) are rendered by their repr, which can carry the full URL.
+    return redact_text(repr(value))
+
+
+def redact_secrets(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """structlog processor: `redact_value` on every field of the line."""
+    return {key: redact_value(value, key) for key, value in event_dict.items()}
+
 
 def _rename_event_to_message(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
     event_dict["message"] = event_dict.pop("event", "")
@@ -43,9 +94,13 @@ def configure_logging(*, level: str = "INFO", fmt: str = "json") -> None:
         renderer = structlog.dev.ConsoleRenderer(colors=False)
     else:
         renderer = structlog.processors.JSONRenderer()
-    final: list[Any] = [structlog.stdlib.ProcessorFormatter.remove_processors_meta]
+    final: list[Any] = [
+        structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+        # Tracebacks become text before redaction: their messages carry URLs too.
+        structlog.processors.format_exc_info,
+        redact_secrets,
+    ]
     if fmt != "console":
-        final.append(structlog.processors.format_exc_info)
         final.append(_rename_event_to_message)
     final.append(renderer)
 

@@ -8,6 +8,7 @@ from django_tenants.utils import schema_context
 
 from activity.models import AuditAction
 from activity.services import audit_record
+from saas.text import display_text_clean
 from tenants.models import Domain, Tenant
 from tenants.schema_template import schema_copy_template
 from tenants.validators import schema_name_for, validate_hostname, validate_slug
@@ -32,7 +33,7 @@ def tenant_provision(
         validate_slug(slug)
     except ValidationError as error:
         raise ValidationError({"slug": error.messages}) from error
-    tenant = Tenant(name=(name or "").strip(), slug=slug, schema_name=schema_name_for(slug))
+    tenant = Tenant(name=display_text_clean(name), slug=slug, schema_name=schema_name_for(slug))
     # schema_name follows from the slug, so its own unique check would only repeat the slug's
     # ("Tenant with this Schema name already exists") in words a customer should not see.
     tenant.full_clean(exclude=["schema_name"])

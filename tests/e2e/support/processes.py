@@ -52,7 +52,7 @@ def e2e_environment(
         "ANALYTICS_URL": analytics_url,
         "TASK_RETRY_BACKOFF_SECONDS": "1",
         "TASK_RETRY_BACKOFF_MAX_SECONDS": "2",
-        "TASK_MAX_RETRIES": "8",
+        "TASK_RETRY_DEADLINE_SECONDS": "60",
         "OUTBOUND_HTTP_TIMEOUT_SECONDS": "3",
         "SAAS_BASE_DOMAIN": settings.SAAS_BASE_DOMAIN,
         "SAAS_PUBLIC_PORT": str(web_port),
