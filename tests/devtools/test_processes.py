@@ -54,7 +54,7 @@ def test_the_projects_procfile_has_every_role_the_tools_start():
         argv, _ = procfile_command(role, {})
         assert argv[0].endswith(program)
     web, _ = procfile_command("web", {"PORT": "8123"})
-    assert web[web.index("--bind") + 1] == "0.0.0.0:8123"  # noqa: S104 - the Procfile's text
+    assert web[web.index("--bind") + 1] == "0.0.0.0:8123"
     ws, assigned = procfile_command("ws", {"DB_POOL_MAX_SIZE": "4", "PORT": "8123"})
     assert assigned["DB_POOL_MAX_SIZE"] == "4"
     assert ws[ws.index("--port") + 1] == "8123"

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import websockets
+from websockets.typing import Origin
 
 from accounts.models import User
 from accounts.services import membership_create
@@ -64,7 +65,7 @@ def test_a_socket_with_a_real_session_sees_an_invitation_accepted_over_http(
             host="127.0.0.1",  # where the load balancer's /ws/ rule sends it
             port=sockets_server.port,
             additional_headers={"Cookie": cookie},
-            origin=f"http://{tenant_netloc}",
+            origin=Origin(f"http://{tenant_netloc}"),
             open_timeout=10,
         ) as connection:
             snapshot = json.loads(await asyncio.wait_for(connection.recv(), 10))
@@ -97,11 +98,12 @@ def test_a_socket_without_a_session_is_closed_as_anonymous(e2e_env, sockets_serv
             f"ws://{netloc}/ws/dashboard/",
             host="127.0.0.1",
             port=sockets_server.port,
-            origin=f"http://{netloc}",
+            origin=Origin(f"http://{netloc}"),
             open_timeout=10,
         ) as connection:
             with pytest.raises(websockets.ConnectionClosed) as closed:
                 await asyncio.wait_for(connection.recv(), 10)
+            assert closed.value.rcvd is not None
             return closed.value.rcvd.code
 
     assert asyncio.run(body()) == 4401
