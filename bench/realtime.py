@@ -105,7 +105,13 @@ for i in range(count):
 
 def django_run(code: str, env: dict[str, str], *args: str, timeout: float = 300) -> str:
     completed = subprocess.run(
-        [PYTHON, "-c", code, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        [PYTHON, "-c", code, *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     if completed.returncode != 0:
         raise SystemExit(f"driver failed:\n{completed.stderr[-3000:]}")
@@ -184,7 +190,10 @@ async def measure(port: int, setup: dict, args: argparse.Namespace, env: dict[st
     await asyncio.gather(*tasks, return_exceptions=True)
     latencies = [(seen[key] - t) * 1000 for seen in arrivals for key, t in commits.items() if key in seen]
     paced = [
-        (seen[key] - t) * 1000 for seen in arrivals for key, t in commits.items() if key in seen and "-paced-" in key
+        (seen[key] - t) * 1000
+        for seen in arrivals
+        for key, t in commits.items()
+        if key in seen and "-paced-" in key
     ]
     return {
         "p50_ms": round(percentile(latencies, 0.5), 1) if latencies else None,
@@ -201,7 +210,9 @@ async def measure(port: int, setup: dict, args: argparse.Namespace, env: dict[st
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sockets", type=int, default=500)
     parser.add_argument("--other", type=int, default=50)
     parser.add_argument("--paced", type=int, default=30)
@@ -213,15 +224,23 @@ def main() -> None:
         env = base_environment(DATABASE_URL=database_url, CHANNEL_LAYER_PREFIX=f"bench{os.getpid()}")
         setup = json.loads(django_run(SETUP, env).strip().splitlines()[-1])
         for name, backend in LAYERS.items():
-            layer_env = {**env, "CHANNEL_LAYER_BACKEND": backend, "CHANNEL_LAYER_PREFIX": f"bench{os.getpid()}{name}"}
-            server = WebServer(layer_env, port=free_port(), workers=args.workers, name=f"ws-{name}", role="ws")
+            layer_env = {
+                **env,
+                "CHANNEL_LAYER_BACKEND": backend,
+                "CHANNEL_LAYER_PREFIX": f"bench{os.getpid()}{name}",
+            }
+            server = WebServer(
+                layer_env, port=free_port(), workers=args.workers, name=f"ws-{name}", role="ws"
+            )
             server.start()
             try:
                 results[name] = asyncio.run(measure(server.port, setup, args, layer_env, run=name))
             finally:
                 server.stop()
             print(f"{name:<7} {json.dumps(results[name])}", flush=True)
-    print(f"\nlayer   {'p50 ms':>7} {'p95 ms':>7} {'max ms':>8} {'lost':>6} {'resync':>7} {'leaked':>7} {'conn/s':>7}")
+    print(
+        f"\nlayer   {'p50 ms':>7} {'p95 ms':>7} {'max ms':>8} {'lost':>6} {'resync':>7} {'leaked':>7} {'conn/s':>7}"
+    )
     for name, r in results.items():
         print(f"{name:<7} {r['p50_ms']!s:>7} {r['p95_ms']!s:>7} {r['max_ms']!s:>8} {r['lost']:>6} "
               f"{r['resynced']:>7} {r['leaked']:>7} {r['connects_per_s']:>7}")  # fmt: skip
