@@ -68,7 +68,7 @@ for slug in ("benchlive", "benchother"):
     session[HASH_SESSION_KEY] = owner.get_session_auth_hash()
     session["_session_host"] = host
     session.save()
-    out[slug] = {"host": host, "session": session.session_key, "owner": owner.pk, "schema": tenant.schema_name}
+    out[slug] = {"host": host, "session": session.session_key, "owner": owner.pk}
 print(json.dumps(out))
 """
 
@@ -99,7 +99,8 @@ for i in range(count):
     else:
         with transaction.atomic():
             stamp(key)
-            broadcast_on_commit(tenant_stream(tenant.schema_name), {"type": "plan.changed", "plan": {"name": key}})
+            message = {"type": "plan.changed", "plan": {"name": key}}
+            broadcast_on_commit(tenant_stream(tenant.schema_name), message)
 """
 
 

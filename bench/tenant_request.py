@@ -227,13 +227,13 @@ def count_work(routing: str, env: dict[str, str], host: str) -> dict:
 
 def start_server(routing: str, role: str, env: dict[str, str]) -> WebServer:
     """A Procfile web role routing requests one way; returns once it answers /healthz."""
-    variables = {"DB_POOL_MAX_SIZE": "4"} if role == "ws" else {}
+    # Under ASGI, persistent connections are per request thread: the ws role uses the pool.
+    pool = {"DB_POOL_MAX_SIZE": "4"} if role == "ws" else {}
     server = WebServer(
-        {**env, "DJANGO_SETTINGS_MODULE": "bench.request_settings", "BENCH_ROUTING": routing},
+        {**env, **pool, "DJANGO_SETTINGS_MODULE": "bench.request_settings", "BENCH_ROUTING": routing},
         port=free_port(),
         name=f"bench-{routing}-{role}",
         role=role,
-        **variables,
     )
     server.start()
     return server
