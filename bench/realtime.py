@@ -239,15 +239,14 @@ def main() -> None:
             finally:
                 server.stop()
             print(f"{name:<7} {json.dumps(results[name])}", flush=True)
-    print(
-        f"\nlayer   {'p50 ms':>7} {'p95 ms':>7} {'max ms':>8} {'lost':>6} {'resync':>7} {'leaked':>7} {'conn/s':>7}"
-    )
+    columns = ("p50 ms", "p95 ms", "max ms", "lost", "resync", "leaked", "conn/s")
+    print("\nlayer   " + " ".join(f"{c:>7}" for c in columns))
     for name, r in results.items():
         print(f"{name:<7} {r['p50_ms']!s:>7} {r['p95_ms']!s:>7} {r['max_ms']!s:>8} {r['lost']:>6} "
               f"{r['resynced']:>7} {r['leaked']:>7} {r['connects_per_s']:>7}")  # fmt: skip
     kept = results[KEPT]
-    print(json.dumps({**{k: kept[k] for k in ("p50_ms", "p95_ms", "max_ms", "lost", "leaked", "connects_per_s")},
-                      "layer": LAYERS[KEPT], "resynced": kept["resynced"], "layers": results}))  # fmt: skip
+    headline = {k: kept[k] for k in ("p50_ms", "p95_ms", "max_ms", "lost", "leaked", "connects_per_s")}
+    print(json.dumps({**headline, "layer": LAYERS[KEPT], "resynced": kept["resynced"], "layers": results}))
 
 
 if __name__ == "__main__":
