@@ -67,7 +67,14 @@ def e2e_environment(
     }
 
 
-class AsgiServer(WebServer):
+class _E2EServer(WebServer):
+    @property
+    def url(self) -> str:
+        """The public site as a browser sees it (`http://localhost:<port>`)."""
+        return f"http://{settings.SAAS_BASE_DOMAIN}:{self.port}"
+
+
+class AsgiServer(_E2EServer):
     """The Procfile's ws role (uvicorn; pages and sockets, as `make dev` runs it), one worker,
     a small pool, on the port in the environment."""
 
@@ -76,16 +83,11 @@ class AsgiServer(WebServer):
         super().__init__(env, port=port, workers=1, name="uvicorn", role="ws", DB_POOL_MAX_SIZE="4")
 
 
-class WsgiServer(WebServer):
+class WsgiServer(_E2EServer):
     """The Procfile's web role (gunicorn sync workers: the pages as deployed), one worker."""
 
     def __init__(self, env: dict[str, str]) -> None:
         super().__init__(env, port=int(env["E2E_WEB_PORT"]), workers=1, name="gunicorn", role="web")
-
-    @property
-    def url(self) -> str:
-        """The public site as a browser sees it (`http://localhost:<port>`)."""
-        return f"http://{settings.SAAS_BASE_DOMAIN}:{self.port}"
 
 
 @contextlib.contextmanager
