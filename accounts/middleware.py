@@ -22,6 +22,12 @@ from tenants.middleware import hostname_of
 HOST_KEY = "_session_host"
 
 
+def session_belongs_to(session: SessionBase, host: str) -> bool:
+    """The rule itself, shared with WebSocket connections (realtime/middleware.py)."""
+    bound = session.get(HOST_KEY)
+    return bound is None or bound == host
+
+
 class SessionHostMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -33,8 +39,7 @@ class SessionHostMiddleware:
         except DisallowedHost:
             host = ""
         session: SessionBase = request.session
-        bound = session.get(HOST_KEY)
-        if bound is not None and bound != host:
+        if not session_belongs_to(session, host):
             # Not this host's session: start an empty one, leaving the other host's alone.
             request.session = self.session_store()
         response = self.get_response(request)

@@ -1,19 +1,22 @@
-"""Cost of tenant routing per request: a one-query view with and without it, under uvicorn.
+"""Cost of tenant routing and of the web server per request: a one-query view, several ways.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/saas REDIS_URL=redis://127.0.0.1:6379/1 \\
         .venv/bin/python bench/tenant_request.py [--seconds 8] [--rounds 5] [--connections 16]
 
-In a throwaway database (devtools.databases) with one tenant, four uvicorn servers run the
-same view (bench/urls.py: `AuditEvent.objects.count()` in the tenant's schema), each the
-Procfile's web role (devtools.processes) with WEB_CONCURRENCY=1, Django's psycopg pool
-(DB_POOL_MAX_SIZE=4: persistent connections are per request thread under ASGI and pile up),
-logs at INFO to a file, DEBUG off. They differ only in routing
-(bench/request_settings.py):
+In a throwaway database (devtools.databases) with one tenant, five servers run the same view
+(bench/urls.py: `AuditEvent.objects.count()` in the tenant's schema), each a Procfile role
+(devtools.processes) with one worker, logs at INFO to a file, DEBUG off. They differ in
+routing (bench/request_settings.py) and server:
 
-- tenant:         our TenantResolutionMiddleware + backend (the project as deployed);
-- plain:          no routing, the connection's search_path fixed to the tenant's schema;
-- tenant-stock-db: our middleware on django-tenants' backend (what our backend saves);
-- django-tenants: TenantMainMiddleware + django-tenants' backend (for reference).
+- tenant:          our TenantResolutionMiddleware + backend under the `web` role (gunicorn
+                   sync workers, persistent connections): the project as deployed;
+- plain:           no routing, search_path fixed to the tenant's schema, under gunicorn:
+                   the peer "plain Django under gunicorn sync workers, same worker count";
+- tenant-uvicorn:  the project under the `ws` role (uvicorn, ASGI, Django's psycopg pool:
+                   persistent connections are per request thread under ASGI and pile up),
+                   what the web role was before pages moved to gunicorn;
+- tenant-stock-db: our middleware on django-tenants' backend, gunicorn (what our backend saves);
+- django-tenants:  TenantMainMiddleware + django-tenants' backend, gunicorn (for reference).
 
 wrk (loopback, 1 thread, `--connections` connections) loads each for `--seconds` after a
 2-second warm-up, servers taking turns, `--rounds` times; each figure is the median over
@@ -27,8 +30,10 @@ Before the load runs, each variant also serves 200 requests in-process (its ASGI
 called directly, one at a time) while every Python call in every thread and every SQL
 statement is counted: deterministic figures that show where a difference comes from.
 
-Target: tenant / plain >= 0.95. The last line printed is JSON:
-{"tenant_rps": .., "plain_rps": .., "ratio": tenant/plain, "cpu_ratio": .., ...}.
+Targets: tenant / plain >= 0.95 (routing) and deployed / gunicorn plain >= 0.9 (the same
+figure since pages are served by gunicorn). The last line printed is JSON:
+{"tenant_rps": .., "plain_rps": .., "ratio": tenant/plain, "cpu_ratio": .., ...,
+ "gunicorn_plain_rps": .., "deployed_vs_gunicorn_plain": .., "uvicorn_rps": ..}.
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ import sys
 import urllib.request
 from pathlib import Path
 
+import psutil
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import PYTHON, REPO, base_environment, server_url
@@ -52,11 +59,13 @@ from devtools.databases import admin_connection, throwaway_database
 from devtools.processes import WebServer, free_port
 
 TARGET_RATIO = 0.95
+# name -> (routing, Procfile role)
 VARIANTS = {
-    "tenant": "ours",
-    "plain": "plain",
-    "tenant-stock-db": "ours_stock_backend",
-    "django-tenants": "django_tenants",
+    "tenant": ("ours", "web"),
+    "plain": ("plain", "web"),
+    "tenant-uvicorn": ("ours", "ws"),
+    "tenant-stock-db": ("ours_stock_backend", "web"),
+    "django-tenants": ("django_tenants", "web"),
 }
 PATH = "/bench/one-query/"
 
@@ -76,7 +85,7 @@ def main() -> None:
     base_domain = os.environ.get("SAAS_BASE_DOMAIN", "localhost")
     host, schema = f"bench.{base_domain}", "t_bench"
     with throwaway_database(server_url(), env=base_environment()) as database_url:
-        env = base_environment(DATABASE_URL=database_url, LOG_LEVEL="INFO", DB_POOL_MAX_SIZE="4")
+        env = base_environment(DATABASE_URL=database_url, LOG_LEVEL="INFO")
         subprocess.run(
             [PYTHON, "manage.py", "create_tenant", "bench", "Bench", "owner@bench.example",
              "--password", "bench-password-123"],
@@ -85,11 +94,11 @@ def main() -> None:
         )  # fmt: skip
         servers: dict[str, WebServer] = {}
         try:
-            for name, routing in VARIANTS.items():
-                servers[name] = start_server(routing, env={**env, "BENCH_TENANT_SCHEMA": schema})
+            for name, (routing, role) in VARIANTS.items():
+                servers[name] = start_server(routing, role, env={**env, "BENCH_TENANT_SCHEMA": schema})
             print(f"{'routing':<15} {'calls/request':>14}  SQL statements/request", flush=True)
             work = {}
-            for name, routing in VARIANTS.items():
+            for name, (routing, _role) in VARIANTS.items():
                 work[name] = count_work(routing, {**env, "BENCH_TENANT_SCHEMA": schema}, host)
                 print(f"{name:<15} {work[name]['calls']:>14.0f}  {work[name]['sql']}", flush=True)
             bodies = {name: view_body(server, host) for name, server in servers.items()}
@@ -101,11 +110,11 @@ def main() -> None:
                 for name, server in servers.items():
                     url = f"http://127.0.0.1:{server.port}{PATH}"
                     load(wrk, url, host, seconds=2, connections=args.connections)  # warm-up
-                    cpu_before = cpu_seconds(server.pid, VARIANTS[name])
+                    cpu_before = cpu_seconds(server.pid, VARIANTS[name][0])
                     rps, median_ms, requests = load(
                         wrk, url, host, seconds=args.seconds, connections=args.connections
                     )
-                    cpu_ms = (cpu_seconds(server.pid, VARIANTS[name]) - cpu_before) / requests * 1000
+                    cpu_ms = (cpu_seconds(server.pid, VARIANTS[name][0]) - cpu_before) / requests * 1000
                     runs[name].append((rps, median_ms, cpu_ms))
                     print(
                         f"  round {round_number} {name:<15} {rps:7.0f} req/s  median {median_ms:6.2f} ms  "
@@ -149,6 +158,10 @@ def main() -> None:
                 "tenant_stock_db_cpu_ms": round(figures["tenant-stock-db"][2], 3),
                 "django_tenants_rps": round(figures["django-tenants"][0], 1),
                 "django_tenants_cpu_ms": round(figures["django-tenants"][2], 3),
+                "gunicorn_plain_rps": round(plain_rps, 1),
+                "deployed_vs_gunicorn_plain": round(ratio, 3),
+                "uvicorn_rps": round(figures["tenant-uvicorn"][0], 1),
+                "uvicorn_vs_gunicorn_plain": round(figures["tenant-uvicorn"][0] / plain_rps, 3),
             }
         )
     )
@@ -212,12 +225,15 @@ def count_work(routing: str, env: dict[str, str], host: str) -> dict:
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
-def start_server(routing: str, env: dict[str, str]) -> WebServer:
-    """The Procfile's web role routing requests one way; returns once it answers /healthz."""
+def start_server(routing: str, role: str, env: dict[str, str]) -> WebServer:
+    """A Procfile web role routing requests one way; returns once it answers /healthz."""
+    # Under ASGI, persistent connections are per request thread: the ws role uses the pool.
+    pool = {"DB_POOL_MAX_SIZE": "4"} if role == "ws" else {}
     server = WebServer(
-        {**env, "DJANGO_SETTINGS_MODULE": "bench.request_settings", "BENCH_ROUTING": routing},
+        {**env, **pool, "DJANGO_SETTINGS_MODULE": "bench.request_settings", "BENCH_ROUTING": routing},
         port=free_port(),
-        name=f"bench-{routing}",
+        name=f"bench-{routing}-{role}",
+        role=role,
     )
     server.start()
     return server
@@ -244,7 +260,9 @@ def cpu_seconds(server_pid: int, routing: str) -> float:
         ]
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0.0
-    for pid in [server_pid, *backends]:
+    # gunicorn and uvicorn --workers serve from child processes of the one started.
+    workers = [child.pid for child in psutil.Process(server_pid).children(recursive=True)]
+    for pid in [server_pid, *workers, *backends]:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except FileNotFoundError:  # a backend that ended between the two reads

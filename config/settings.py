@@ -95,6 +95,7 @@ SHARED_APPS = [
     "allauth.account",
     "djstripe",
     "billing",
+    "realtime",
     "dashboard",
 ]
 TENANT_APPS = [
@@ -200,6 +201,54 @@ CACHES["sessions"] = {
     "KEY_PREFIX": CACHES["default"]["KEY_PREFIX"] + ":sessions",
 }
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
+# --- Real time (channels) ----------------------------------------------------------------
+# Redis wherever it is configured; the in-memory layer (one process only) when REDIS_URL="".
+# RedisChannelLayer was measured against RedisPubSubChannelLayer (bench/realtime.py, README).
+# Each setting below answers a trap the default settings fall into (README, "Real time"):
+# - socket_timeout above the layer's 5 s blocking pop: at redis-py's 5 s the idle receive
+#   loop's read timed out and killed a socket about every 5 s per process;
+# - max_connections well above the pool's 100: a few hundred sockets connecting or closing
+#   together each borrow a connection for group_add/discard, and "Too many connections"
+#   left members in groups and answered handshakes with 500;
+# - capacity is per server process (every local socket shares one Redis list), so the
+#   default 100 dropped a burst for every socket of the process; gaps that still happen are
+#   seen through each message's sequence number and answered with a fresh snapshot.
+CHANNEL_LAYER_REDIS_MAX_CONNECTIONS = env.int("CHANNEL_LAYER_REDIS_MAX_CONNECTIONS", default=2000)
+CHANNEL_LAYER_CAPACITY = env.int("CHANNEL_LAYER_CAPACITY", default=5000)
+CHANNEL_LAYER_PREFIX = env.str(
+    "CHANNEL_LAYER_PREFIX", default=env.str("CACHE_KEY_PREFIX", default="saas") + ":ws"
+)
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": env.str("CHANNEL_LAYER_BACKEND", default="channels_redis.core.RedisChannelLayer"),
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": env.float("CHANNEL_LAYER_SOCKET_TIMEOUT_SECONDS", default=15.0),
+                        "socket_connect_timeout": env.float("REDIS_CONNECT_TIMEOUT_SECONDS", default=1.0),
+                        "max_connections": CHANNEL_LAYER_REDIS_MAX_CONNECTIONS,
+                    }
+                ],
+                "prefix": CHANNEL_LAYER_PREFIX,
+                "capacity": CHANNEL_LAYER_CAPACITY,
+                # A message older than this is stale: the client re-reads the snapshot instead.
+                "expiry": env.int("CHANNEL_LAYER_EXPIRY_SECONDS", default=30),
+                # Sockets re-join their groups every REALTIME_RESYNC_SECONDS, so a group entry
+                # left by a killed process goes away within minutes, not a day.
+                "group_expiry": env.int("CHANNEL_LAYER_GROUP_EXPIRY_SECONDS", default=300),
+            },
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# How often an open socket re-joins its groups and compares sequence numbers (a message lost
+# in Redis or a Redis restart then costs at most this long before a fresh snapshot).
+REALTIME_RESYNC_SECONDS = env.float("REALTIME_RESYNC_SECONDS", default=15.0)
+# Client frames above this size get an error message (the server's own limit is higher).
+REALTIME_MAX_FRAME_BYTES = env.int("REALTIME_MAX_FRAME_BYTES", default=4096)
 SESSION_CACHE_ALIAS = "sessions"
 
 # Largest request body accepted, in bytes (saas/request_limits.py refuses bigger ones with a

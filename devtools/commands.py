@@ -12,7 +12,14 @@ from pathlib import Path
 
 from devtools import DEMO_ADMIN_EMAIL, DEMO_OWNER_EMAIL, DEMO_PASSWORD, DEMO_SLUG
 from devtools.databases import testdb_prepare, worker_count
-from devtools.processes import REPO_DIR, option_set, port_is_free, procfile_command, url_answers
+from devtools.processes import (
+    REPO_DIR,
+    bind_loopback,
+    option_set,
+    port_is_free,
+    procfile_command,
+    url_answers,
+)
 from devtools.runner import Child, Supervisor
 from devtools.services import ServiceError, Services, services_running, var_dir
 
@@ -120,9 +127,14 @@ def _reload_dirs() -> list[str]:
 
 
 def _processes(port: int, reload: bool, env: dict[str, str]) -> list[Child]:
-    """The Procfile's web, worker and beat, on loopback and sized for a laptop."""
-    web, web_env = procfile_command("web", {**env, "PORT": str(port), "WEB_CONCURRENCY": "1"})
-    web = option_set(web, "--host", "127.0.0.1")
+    """The Procfile's ws (serving pages and sockets on one port), worker and beat, on loopback.
+
+    Production runs pages under gunicorn (`web`) and sockets under uvicorn (`ws`), routed by
+    path at the load balancer; in development the ASGI server serves both (config/asgi.py
+    routes HTTP to Django), so one port and one --reload cover everything.
+    """
+    web, web_env = procfile_command("ws", {**env, "PORT": str(port), "WS_CONCURRENCY": "1"})
+    web = bind_loopback(web, port)
     if reload:
         web += ["--reload", *(arg for path in _reload_dirs() for arg in ("--reload-dir", path))]
     worker, worker_env = procfile_command("worker", env)

@@ -228,17 +228,37 @@ class ManagedProcess:
         self._signal_group(signal.SIGKILL)  # children that outlived their parent
 
 
+def bind_loopback(argv: list[str], port: int) -> list[str]:
+    """A web role's command listening on 127.0.0.1:`port` (gunicorn's --bind, uvicorn's --host/--port)."""
+    if Path(argv[0]).name == "gunicorn":
+        return option_set(argv, "--bind", f"127.0.0.1:{port}")
+    return option_set(option_set(argv, "--host", "127.0.0.1"), "--port", str(port))
+
+
 class WebServer(ManagedProcess):
-    """The Procfile's `web` role on 127.0.0.1:`port`; `start()` returns once /healthz answers."""
+    """A Procfile web role on 127.0.0.1:`port`; `start()` returns once /healthz answers.
+
+    `role` is `web` (gunicorn: the pages, as deployed) or `ws` (uvicorn: the sockets in
+    production; pages and sockets on one port in development).
+    """
 
     def __init__(
-        self, env: Mapping[str, str], *, port: int, workers: int = 1, name: str = "web", **variables: str
+        self,
+        env: Mapping[str, str],
+        *,
+        port: int,
+        workers: int = 1,
+        name: str = "web",
+        role: str = "web",
+        **variables: str,
     ) -> None:
         # The Procfile's own knobs, then whatever else the role's variables should be.
-        env = {**env, "PORT": str(port), "WEB_CONCURRENCY": str(workers), **variables}
-        argv, assigned = procfile_command("web", env)
+        concurrency = "WS_CONCURRENCY" if role == "ws" else "WEB_CONCURRENCY"
+        env = {**env, "PORT": str(port), concurrency: str(workers), **variables}
+        argv, assigned = procfile_command(role, env)
         self.port = port
-        super().__init__(name, option_set(argv, "--host", "127.0.0.1"), {**env, **assigned})
+        self.role = role
+        super().__init__(name, bind_loopback(argv, port), {**env, **assigned})
 
     def start(self, **env_overrides: str | None) -> None:
         super().start(**env_overrides)

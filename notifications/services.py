@@ -1,10 +1,29 @@
 """Writes for notifications; they run in the tenant's schema."""
 
+from collections.abc import Iterable
+
 from django.db import transaction
+from django.db.models import Count
 
 from accounts.models import Membership
 from notifications.models import Notification
+from saas.broadcast import broadcast_on_commit, user_stream
 from saas.schemas import current_schema
+
+
+def notification_counts_broadcast(*, user_ids: Iterable[int]) -> None:
+    """Tell each person's open dashboards their unread count, once the transaction commits."""
+    user_ids = list(user_ids)
+    unread = dict(
+        Notification.objects.filter(user_id__in=user_ids, read_at__isnull=True)
+        .values_list("user_id")
+        .annotate(count=Count("id"))
+    )
+    schema = current_schema()
+    for user_id in user_ids:
+        broadcast_on_commit(
+            user_stream(schema, user_id), {"type": "notifications.count", "unread": unread.get(user_id, 0)}
+        )
 
 
 @transaction.atomic
@@ -19,7 +38,7 @@ def notification_create_for_admins(
     )
     if exclude_user_id is not None:
         admins = admins.exclude(user_id=exclude_user_id)
-    admin_ids = admins.values_list("user_id", flat=True)
+    admin_ids = list(admins.values_list("user_id", flat=True))
     before = Notification.objects.filter(event_id=event_id).count()
     Notification.objects.bulk_create(
         [
@@ -28,4 +47,7 @@ def notification_create_for_admins(
         ],
         ignore_conflicts=True,
     )
-    return Notification.objects.filter(event_id=event_id).count() - before
+    created = Notification.objects.filter(event_id=event_id).count() - before
+    if created:
+        notification_counts_broadcast(user_ids=admin_ids)
+    return created

@@ -50,12 +50,14 @@ def test_an_unknown_role_is_an_error(procfile):
 
 
 def test_the_projects_procfile_has_every_role_the_tools_start():
-    for role, program in (("web", "uvicorn"), ("worker", "celery"), ("beat", "celery")):
+    for role, program in (("web", "gunicorn"), ("ws", "uvicorn"), ("worker", "celery"), ("beat", "celery")):
         argv, _ = procfile_command(role, {})
         assert argv[0].endswith(program)
-    web, assigned = procfile_command("web", {"DB_POOL_MAX_SIZE": "4", "PORT": "8123"})
+    web, _ = procfile_command("web", {"PORT": "8123"})
+    assert web[web.index("--bind") + 1] == "0.0.0.0:8123"
+    ws, assigned = procfile_command("ws", {"DB_POOL_MAX_SIZE": "4", "PORT": "8123"})
     assert assigned["DB_POOL_MAX_SIZE"] == "4"
-    assert web[web.index("--port") + 1] == "8123"
+    assert ws[ws.index("--port") + 1] == "8123"
 
 
 def test_option_set_replaces_a_value_keeps_flags_and_appends_what_is_missing():

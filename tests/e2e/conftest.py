@@ -6,7 +6,11 @@
 - `e2e_env`: the environment of the processes below (test database, Redis, SMTP, sinks,
   short retries, this run's Celery queue, the live server's port). A test module can add to
   it by defining a fixture `e2e_env_overrides` returning a dict (a value None removes a name).
-- `asgi_server` (`live_server_url`): uvicorn serving config.asgi, as the Procfile runs it.
+- `asgi_server` (`live_server_url`): the Procfile's `ws` role (uvicorn serving config.asgi:
+  pages and sockets on one port, as `make dev` runs it).
+- `wsgi_server` + `sockets_server`: production's split: the `web` role (gunicorn) serving
+  pages on E2E_WEB_PORT and the `ws` role on a port of its own, reached with the pages'
+  Host header as the load balancer's `/ws/` path rule does.
 - `celery_worker`: a prefork worker on this run's queue, as the Procfile runs it; `.kill()`
   sends SIGKILL to the whole worker, `.start()` starts a fresh one.
 - `browser_client`: a tiny HTTP client that reaches `*.localhost` hosts (which Python cannot
@@ -29,7 +33,7 @@ from django.conf import settings
 from devtools.processes import free_port
 from tests.e2e.support.client import BrowserClient
 from tests.e2e.support.http_sink import HttpSink
-from tests.e2e.support.processes import AsgiServer, CeleryWorker, e2e_environment, running
+from tests.e2e.support.processes import AsgiServer, CeleryWorker, WsgiServer, e2e_environment, running
 from tests.e2e.support.smtp import SmtpServer
 
 
@@ -95,6 +99,18 @@ def pytest_runtest_makereport(item, call):
 @pytest.fixture
 def asgi_server(e2e_env, request) -> Iterator[AsgiServer]:
     with running(AsgiServer(dict(e2e_env)), request) as server:
+        yield server
+
+
+@pytest.fixture
+def wsgi_server(e2e_env, request) -> Iterator[WsgiServer]:
+    with running(WsgiServer(dict(e2e_env)), request) as server:
+        yield server
+
+
+@pytest.fixture
+def sockets_server(e2e_env, request) -> Iterator[AsgiServer]:
+    with running(AsgiServer(dict(e2e_env), port=free_port()), request) as server:
         yield server
 
 

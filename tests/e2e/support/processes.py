@@ -19,7 +19,7 @@ from django.db import connection
 
 from devtools.processes import VENV_BIN, CeleryWorker, ManagedProcess, WebServer
 
-__all__ = ["AsgiServer", "CeleryWorker", "e2e_environment", "running"]
+__all__ = ["AsgiServer", "CeleryWorker", "WsgiServer", "e2e_environment", "running"]
 
 P = TypeVar("P", bound=ManagedProcess)
 
@@ -67,16 +67,27 @@ def e2e_environment(
     }
 
 
-class AsgiServer(WebServer):
-    """The Procfile's web role with one worker and a small pool, on the port in the environment."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        super().__init__(env, port=int(env["E2E_WEB_PORT"]), workers=1, name="uvicorn", DB_POOL_MAX_SIZE="4")
-
+class _E2EServer(WebServer):
     @property
     def url(self) -> str:
         """The public site as a browser sees it (`http://localhost:<port>`)."""
         return f"http://{settings.SAAS_BASE_DOMAIN}:{self.port}"
+
+
+class AsgiServer(_E2EServer):
+    """The Procfile's ws role (uvicorn; pages and sockets, as `make dev` runs it), one worker,
+    a small pool, on the port in the environment."""
+
+    def __init__(self, env: dict[str, str], *, port: int | None = None) -> None:
+        port = port or int(env["E2E_WEB_PORT"])
+        super().__init__(env, port=port, workers=1, name="uvicorn", role="ws", DB_POOL_MAX_SIZE="4")
+
+
+class WsgiServer(_E2EServer):
+    """The Procfile's web role (gunicorn sync workers: the pages as deployed), one worker."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        super().__init__(env, port=int(env["E2E_WEB_PORT"]), workers=1, name="gunicorn", role="web")
 
 
 @contextlib.contextmanager

@@ -1,0 +1,148 @@
+"""`/ws/dashboard/`: a member's live view of their organization (message shapes: realtime.messages).
+
+The socket middleware (realtime/middleware.py) has resolved the tenant and checked membership
+before this runs. On connect the consumer joins its two streams (the tenant's and this
+member's), then reads the snapshot: joining first means nothing committed after the read can
+be missed, and a message that the snapshot already contains is harmless (clients apply
+messages by id).
+
+Sequence numbers make loss visible instead of silent. Each stream's last number is known
+from the snapshot; a message whose number skips ahead (the channel layer dropped one over
+capacity, or it expired) is answered with a fresh snapshot instead. Every
+REALTIME_RESYNC_SECONDS the consumer also re-joins its groups (a restarted Redis forgot them)
+and compares the streams' counters with what it has seen: a counter that moved without a
+message (the last one of a burst lost) or went backwards (Redis lost its data) also gets a
+fresh snapshot. Slow clients cost only themselves: each socket has its own queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from typing import Any
+
+import structlog
+from asgiref.sync import sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from realtime.db import in_schema
+from realtime.messages import SERVER_MESSAGE_TYPES, SESSION_CLOSED
+from realtime.middleware import CLOSE_NOT_A_MEMBER
+from realtime.selectors import dashboard_snapshot
+from saas.broadcast import sequence_current, tenant_stream, user_stream
+
+logger = structlog.get_logger(__name__)
+
+# A client may ask for a snapshot at most this often (each costs three queries).
+RESYNC_MIN_INTERVAL_SECONDS = 1.0
+
+
+class DashboardConsumer(AsyncWebsocketConsumer):
+    async def connect(self) -> None:
+        self.tenant = self.scope["tenant"]
+        self.user = self.scope["user"]
+        schema = self.tenant.schema_name
+        # Short names in frames; full stream (group) names for the layer.
+        self.streams = {"tenant": tenant_stream(schema), "user": user_stream(schema, self.user.pk)}
+        self.last_seq: dict[str, int] = {}
+        self.last_resync_request = 0.0
+        self.closing = False
+        await self._join()
+        await self.accept()
+        await self.send_snapshot("connect")
+        self.watcher = asyncio.create_task(self._watch())
+
+    async def disconnect(self, code: int) -> None:
+        watcher = getattr(self, "watcher", None)
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await watcher
+        for group in getattr(self, "streams", {}).values():
+            with contextlib.suppress(Exception):  # Redis away: the group entry expires
+                await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def _join(self) -> None:
+        for group in self.streams.values():
+            await self.channel_layer.group_add(group, self.channel_name)
+
+    async def send_json(self, content: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(content, separators=(",", ":")))
+
+    async def send_snapshot(self, reason: str) -> None:
+        # Counters first, then the rows: a number read here belongs to a change already
+        # committed, so the rows read afterwards contain it.
+        current = await sync_to_async(sequence_current, thread_sensitive=False)(self.streams.values())
+        snapshot = await in_schema(
+            self.tenant.schema_name, dashboard_snapshot, tenant=self.tenant, user=self.user
+        )
+        self.last_seq = {short: current[group] for short, group in self.streams.items()}
+        await self.send_json({"type": "snapshot", "reason": reason, "seq": dict(self.last_seq), **snapshot})
+
+    # --- from the channel layer (saas.broadcast) ---------------------------------------------
+
+    async def realtime_message(self, event: dict[str, Any]) -> None:
+        if self.closing:
+            return
+        short = next((s for s, group in self.streams.items() if group == event.get("stream")), None)
+        message = event.get("message") or {}
+        if short is None or message.get("type") not in SERVER_MESSAGE_TYPES:
+            logger.error(
+                "realtime: unexpected layer message", stream=event.get("stream"), type=message.get("type")
+            )
+            return
+        seq = int(event["seq"])
+        last = self.last_seq.get(short, 0)
+        if seq <= last:
+            return  # already in the snapshot this socket was sent
+        if seq > last + 1:
+            logger.info(
+                "realtime: gap, sending a snapshot", stream=event["stream"], expected=last + 1, got=seq
+            )
+            await self.send_snapshot("gap")
+        else:
+            self.last_seq[short] = seq
+            await self.send_json({**message, "stream": short, "seq": seq})
+        if message["type"] == SESSION_CLOSED:
+            self.closing = True
+            await self.close(code=CLOSE_NOT_A_MEMBER)
+
+    async def _watch(self) -> None:
+        interval = settings.REALTIME_RESYNC_SECONDS
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self._join()  # refreshes group expiry; re-creates groups a restart lost
+                current = await sync_to_async(sequence_current, thread_sensitive=False)(self.streams.values())
+            except Exception:
+                logger.warning("realtime: resync check failed", exc_info=True)
+                continue
+            if any(current[group] != self.last_seq.get(short) for short, group in self.streams.items()):
+                await self.send_snapshot("drift")
+
+    # --- from the client ---------------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        raw = text_data if text_data is not None else bytes_data or b""
+        size = len(raw.encode() if isinstance(raw, str) else raw)
+        if size > settings.REALTIME_MAX_FRAME_BYTES:
+            return await self.send_json({"type": "error", "error": "too_large"})
+        if text_data is None:
+            return await self.send_json({"type": "error", "error": "malformed"})
+        try:
+            frame = json.loads(text_data)
+        except ValueError:
+            return await self.send_json({"type": "error", "error": "malformed"})
+        kind = frame.get("type") if isinstance(frame, dict) else None
+        if kind == "ping":
+            return await self.send_json({"type": "pong"})
+        if kind == "resync":
+            now = time.monotonic()
+            if now - self.last_resync_request < RESYNC_MIN_INTERVAL_SECONDS:
+                return await self.send_json({"type": "error", "error": "too_many_resyncs"})
+            self.last_resync_request = now
+            return await self.send_snapshot("requested")
+        return await self.send_json({"type": "error", "error": "unknown_type"})

@@ -1,0 +1,48 @@
+"""What an open dashboard shows, read from the database (the source of truth)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from accounts.models import Membership, User
+from accounts.selectors import membership_list_for_tenant
+from billing.models import BillingAccount
+from billing.selectors import billing_account_get
+from notifications.models import Notification
+from saas.schemas import current_schema
+from tenants.models import Tenant
+
+
+def member_view(membership: Membership) -> dict[str, Any]:
+    """One member as the socket shows it (the same shape in snapshots and messages)."""
+    user = membership.user
+    return {
+        "user_id": user.pk,
+        "name": user.get_full_name(),
+        "email": user.email,
+        "role": membership.role,
+        "role_label": membership.get_role_display(),
+    }
+
+
+def plan_view(account: BillingAccount) -> dict[str, Any]:
+    plan = account.current_plan
+    return {"code": plan.code, "name": plan.name, "status": account.status, "seat_limit": account.seat_limit}
+
+
+def unread_count(*, user_id: int) -> int:
+    """A person's unread notifications in the current tenant's schema."""
+    return Notification.objects.filter(user_id=user_id, read_at__isnull=True).count()
+
+
+def dashboard_snapshot(*, tenant: Tenant, user: User) -> dict[str, Any]:
+    """Members, this person's unread count and the plan: three queries, in the tenant's schema."""
+    if current_schema() != tenant.schema_name:
+        raise RuntimeError(f"a snapshot of {tenant.schema_name} read in {current_schema()}")
+    members = [member_view(m) for m in membership_list_for_tenant(tenant=tenant)]
+    return {
+        "members": members,
+        "member_count": len(members),
+        "notifications_unread": unread_count(user_id=user.pk),
+        "plan": plan_view(billing_account_get(tenant=tenant)),
+    }

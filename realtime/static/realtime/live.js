@@ -1,0 +1,149 @@
+// The live dashboard: one socket to /ws/dashboard/ on this page's host, no build step.
+//
+// Pages opt in with data attributes; with none on the page no socket is opened.
+//   data-live="members"              a list: one <li data-user-id> per member (rebuilt in place)
+//   data-live="member-count"         text: the number of members
+//   data-live="notifications-count"  text: unread notifications
+//   data-live="notifications-badge"  hidden while there are none (wraps the count)
+//   data-live="plan-name"            text: the plan's name
+//   data-live="plan-status"          text: the plan's status
+//   data-live="toasts"               a container for short-lived event messages (made if absent)
+//   data-live="status"               text: "live", "reconnecting..."
+// The server's messages are described in realtime/messages.py. The database is the truth:
+// on connect, on a gap in a stream's sequence numbers and on reconnect the page applies a
+// fresh snapshot; messages in between are applied by user id, so one applied twice is harmless.
+(function () {
+  "use strict";
+  if (!document.querySelector("[data-live]") || !window.WebSocket) return;
+
+  var CLOSE_FINAL = { 4401: "signed out", 4403: "no longer a member", 4404: "unknown organization" };
+  var members = {};
+  var order = [];
+  var seq = { tenant: 0, user: 0 };
+  var attempt = 0;
+  var socket = null;
+
+  function all(name) { return document.querySelectorAll('[data-live="' + name + '"]'); }
+  function setText(name, value) { all(name).forEach(function (el) { el.textContent = String(value); }); }
+
+  function toast(text) {
+    var box = all("toasts")[0];
+    if (!box) {
+      box = document.createElement("div");
+      box.setAttribute("data-live", "toasts");
+      box.className = "toasts";
+      box.setAttribute("role", "status");
+      box.setAttribute("aria-live", "polite");
+      document.body.appendChild(box);
+    }
+    var item = document.createElement("div");
+    item.className = "toast";
+    item.textContent = text;
+    box.appendChild(item);
+    setTimeout(function () { item.remove(); }, 6000);
+  }
+
+  function renderMembers() {
+    all("members").forEach(function (list) {
+      var items = order.map(function (id) {
+        var m = members[id];
+        var li = document.createElement("li");
+        li.setAttribute("data-user-id", String(m.user_id));
+        var name = document.createElement("span");
+        name.textContent = m.name;
+        var role = document.createElement("span");
+        role.className = "role role-" + m.role;
+        role.textContent = m.role_label;
+        li.append(name, " ", role);
+        return li;
+      });
+      list.replaceChildren.apply(list, items);
+    });
+    setText("member-count", order.length);
+  }
+
+  function setUnread(count) {
+    setText("notifications-count", count);
+    all("notifications-badge").forEach(function (el) { el.hidden = count === 0; });
+  }
+
+  function setPlan(plan) {
+    setText("plan-name", plan.name);
+    setText("plan-status", plan.status);
+  }
+
+  function applySnapshot(snapshot) {
+    members = {};
+    order = [];
+    snapshot.members.forEach(function (m) { members[m.user_id] = m; order.push(m.user_id); });
+    seq = { tenant: snapshot.seq.tenant, user: snapshot.seq.user };
+    renderMembers();
+    setUnread(snapshot.notifications_unread);
+    setPlan(snapshot.plan);
+    document.dispatchEvent(new CustomEvent("live:snapshot", { detail: snapshot }));
+  }
+
+  function applyMembership(message) {
+    var id = message.user_id;
+    if (message.member) {
+      if (!(id in members)) { order.push(id); }
+      members[id] = message.member;
+    } else if (id in members) {
+      delete members[id];
+      order = order.filter(function (other) { return other !== id; });
+    }
+    renderMembers();
+    var who = message.member ? message.member.name : "A member";
+    var text = { joined: who + " joined.", left: "A member left.", removed: "A member was removed.",
+                 role_changed: who + " is now " + (message.member ? message.member.role_label : "") + "." };
+    toast(text[message.change] || "Members changed.");
+  }
+
+  function handle(message) {
+    if (message.type === "snapshot") { applySnapshot(message); return; }
+    if (message.stream && message.seq) {
+      if (message.seq <= seq[message.stream]) return;  // already in the snapshot
+      if (message.seq !== seq[message.stream] + 1) { send({ type: "resync" }); return; }
+      seq[message.stream] = message.seq;
+    }
+    switch (message.type) {
+      case "membership.changed": applyMembership(message); break;
+      case "notifications.count": setUnread(message.unread); break;
+      case "plan.changed": setPlan(message.plan); toast("Your plan is now " + message.plan.name + "."); break;
+      case "job.progress": document.dispatchEvent(new CustomEvent("live:job", { detail: message })); break;
+      case "job.done":
+        document.dispatchEvent(new CustomEvent("live:job", { detail: message }));
+        toast(message.ok ? "Your " + message.kind + " is ready." : "Your " + message.kind + " failed.");
+        break;
+      case "session.closed": toast("You are no longer a member of this organization."); break;
+      default: break;  // pong, error: nothing to show
+    }
+    document.dispatchEvent(new CustomEvent("live:message", { detail: message }));
+  }
+
+  function send(frame) {
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
+  }
+
+  function connect() {
+    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    socket = new WebSocket(scheme + location.host + "/ws/dashboard/");
+    socket.onopen = function () { attempt = 0; setText("status", "live"); };
+    socket.onmessage = function (event) {
+      try { handle(JSON.parse(event.data)); } catch (error) { send({ type: "resync" }); }
+    };
+    socket.onclose = function (event) {
+      socket = null;
+      if (CLOSE_FINAL[event.code]) { setText("status", CLOSE_FINAL[event.code]); return; }
+      // Exponential backoff with full jitter, capped at 30 s: a restarted server is not
+      // met by every page at the same instant.
+      var delay = Math.random() * Math.min(30000, 500 * Math.pow(2, attempt));
+      attempt += 1;
+      setText("status", "reconnecting...");
+      setTimeout(connect, delay);
+    };
+  }
+
+  document.documentElement.setAttribute("data-live-ready", "");
+  connect();
+})();

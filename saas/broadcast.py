@@ -1,0 +1,124 @@
+"""Live-update messages, sent on commit through the channel layer: the one way to push to sockets.
+
+    broadcast_on_commit(tenant_stream(schema), {"type": "plan.changed", "plan": "pro"})
+
+The database stays the source of truth; a message is a hint that lets an open page update
+without a reload. Each stream (a tenant's, or one member's within a tenant) numbers its
+messages with a Redis counter (INCR), taken after commit, so a socket that sees a number
+jump, or a counter that moved without it, knows it missed something and re-reads the
+snapshot. The kernel knows only the channel layer and the stream names; the consumer that
+turns streams into sockets lives in `realtime/`.
+
+A stream name is also its channel-layer group name (schema names carry only [a-z0-9_]).
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+import redis
+import structlog
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import transaction
+
+logger = structlog.get_logger(__name__)
+
+# What a consumer's handler is called for a broadcast (channels maps "realtime.message" to
+# the method `realtime_message`).
+MESSAGE_EVENT = "realtime.message"
+SEQUENCE_KEY = "{prefix}:seq:{stream}"
+
+
+def tenant_stream(schema_name: str) -> str:
+    """Everyone on a tenant's dashboard."""
+    return f"tenant.{schema_name}"
+
+
+def user_stream(schema_name: str, user_id: int) -> str:
+    """One member's sockets on one tenant's host (their counts, their removal)."""
+    return f"tenant.{schema_name}.user.{user_id}"
+
+
+class _Sequences:
+    """Per-stream counters: Redis INCR when Redis is configured, else in this process."""
+
+    def __init__(self) -> None:
+        self._client: redis.Redis | None = None
+        self._lock = threading.Lock()
+        self._local: defaultdict[str, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
+        self._local_last: dict[str, int] = {}
+
+    def _redis(self) -> redis.Redis:
+        with self._lock:
+            if self._client is None:
+                self._client = redis.Redis.from_url(
+                    settings.REDIS_URL,
+                    socket_connect_timeout=settings.CACHES["default"]["OPTIONS"]["socket_connect_timeout"],
+                    socket_timeout=settings.CACHES["default"]["OPTIONS"]["socket_timeout"],
+                )
+            return self._client
+
+    @staticmethod
+    def _key(stream: str) -> str:
+        return SEQUENCE_KEY.format(prefix=settings.CHANNEL_LAYER_PREFIX, stream=stream)
+
+    def next(self, stream: str) -> int:
+        if not settings.REDIS_URL:
+            with self._lock:
+                value = next(self._local[stream])
+                self._local_last[stream] = value
+                return value
+        return int(self._redis().incr(self._key(stream)))
+
+    def current(self, streams: Iterable[str]) -> dict[str, int]:
+        streams = list(streams)
+        if not settings.REDIS_URL:
+            with self._lock:
+                return {stream: self._local_last.get(stream, 0) for stream in streams}
+        values = self._redis().mget([self._key(stream) for stream in streams])
+        return {stream: int(value or 0) for stream, value in zip(streams, values, strict=True)}
+
+
+sequences = _Sequences()
+
+
+def sequence_current(streams: Iterable[str]) -> dict[str, int]:
+    """The last number given out on each stream (0: none yet, or Redis lost its data)."""
+    return sequences.current(streams)
+
+
+def broadcast_now(stream: str, message: dict[str, Any]) -> int | None:
+    """Number and send one message now; its sequence number, or None if it could not be sent.
+
+    Failing here must not fail the caller: the change is committed, and a socket that misses
+    the message finds the gap when the counter moves on (or at its next resync).
+    """
+    try:
+        seq = sequences.next(stream)
+        layer = get_channel_layer()
+        if layer is None:
+            return None
+        async_to_sync(layer.group_send)(
+            stream, {"type": MESSAGE_EVENT, "stream": stream, "seq": seq, "message": message}
+        )
+    except Exception:
+        logger.warning("broadcast failed", stream=stream, message_type=message.get("type"), exc_info=True)
+        return None
+    return seq
+
+
+def broadcast_on_commit(stream: str, message: dict[str, Any]) -> None:
+    """Send `message` (`{"type": ..., ...}`, JSON values) to `stream` once the transaction commits.
+
+    Outside a transaction it is sent at once; after a rollback it is never sent.
+    """
+    if "type" not in message:
+        raise ValueError("a live message needs a type")
+    payload = dict(message)
+    transaction.on_commit(lambda: broadcast_now(stream, payload), robust=True)
