@@ -332,6 +332,10 @@ def test_every_instance_group_role_is_a_procfile_role_and_release_is_the_job():
         assert call["roles"]["beat"]["singleton"] is True
         assert call["roles"]["web"]["http"] is True
         assert call["pages_role"] in roles and call["sockets_role"] in roles
+        # Pages on the Procfile's gunicorn role, sockets on its ASGI role (gunicorn's sync
+        # workers cannot serve a WebSocket).
+        assert (call["pages_role"], call["sockets_role"]) == ("web", "ws"), env_root
+        assert call["roles"]["ws"]["http"] is True
     (job,) = tf.resources("google_cloud_run_v2_job")
     assert job.body["template"][0]["template"][0]["containers"][0]["args"] == ["release"]
     assert "release" in procfile_roles()

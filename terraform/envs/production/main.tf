@@ -20,6 +20,14 @@ module "stack" {
       extra_secrets = ["email-url", "stripe-secret-key", "stripe-webhook-secret", "stripe-publishable-key"]
       env           = { WEB_CONCURRENCY = "4" }
     }
+    ws = {
+      machine_type  = "e2-standard-2"
+      min_replicas  = 2
+      max_replicas  = 6
+      http          = true
+      extra_secrets = ["email-url"]
+      env           = { WEB_CONCURRENCY = "2" }
+    }
     worker = {
       machine_type         = "e2-standard-2"
       min_replicas         = 2
@@ -33,8 +41,10 @@ module "stack" {
       singleton    = true
     }
   }
+  # Pages on gunicorn (`web`), WebSockets on uvicorn (`ws`): the Procfile's two roles, chosen
+  # by measurement (README, "Web tier"); the load balancer routes /ws/ to the sockets role.
   pages_role   = "web"
-  sockets_role = "web"
+  sockets_role = "ws"
 
   database_tier              = "db-custom-2-7680"
   database_high_availability = true

@@ -20,6 +20,14 @@ module "stack" {
       extra_secrets = ["email-url", "stripe-secret-key", "stripe-webhook-secret", "stripe-publishable-key"]
       env           = { WEB_CONCURRENCY = "2" }
     }
+    ws = {
+      machine_type  = "e2-small"
+      min_replicas  = 1
+      max_replicas  = 2
+      http          = true
+      extra_secrets = ["email-url"]
+      env           = { WEB_CONCURRENCY = "1" }
+    }
     worker = {
       machine_type         = "e2-small"
       min_replicas         = 1
@@ -33,9 +41,10 @@ module "stack" {
       singleton    = true
     }
   }
-  # One uvicorn role serves pages and sockets; a separate `ws` role would go in `roles` and here.
+  # Pages on gunicorn (`web`), WebSockets on uvicorn (`ws`): the Procfile's two roles, chosen
+  # by measurement (README, "Web tier"); the load balancer routes /ws/ to the sockets role.
   pages_role   = "web"
-  sockets_role = "web"
+  sockets_role = "ws"
 
   database_tier              = "db-f1-micro"
   database_high_availability = false
