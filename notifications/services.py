@@ -1,6 +1,7 @@
 """Writes for notifications; they run in the tenant's schema."""
 
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import Membership
 from notifications.models import Notification
@@ -29,3 +30,15 @@ def notification_create_for_admins(
         ignore_conflicts=True,
     )
     return Notification.objects.filter(event_id=event_id).count() - before
+
+
+def notification_mark_read(*, user_id: int, notification_id: int) -> Notification | None:
+    """Mark one of a person's notifications read; None if it is not theirs (or not there).
+
+    Reading is the person's own bookkeeping, not a change to the organization: no audit row.
+    Marking again keeps the first read time.
+    """
+    Notification.objects.filter(pk=notification_id, user_id=user_id, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+    return Notification.objects.filter(pk=notification_id, user_id=user_id).first()
