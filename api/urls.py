@@ -12,10 +12,10 @@ router.register("members", resources.MemberViewSet, basename="api-members")
 router.register("invitations", resources.InvitationViewSet, basename="api-invitations")
 router.register("projects", resources.ProjectViewSet, basename="api-projects")
 router.register("notifications", resources.NotificationViewSet, basename="api-notifications")
-router.register("billing", resources.BillingViewSet, basename="api-billing")
 
 urlpatterns = [
     path("v1/", include(router.urls)),
+    path("v1/billing/", resources.BillingView.as_view(), name="api-billing"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("docs/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),

@@ -16,6 +16,7 @@ from django.http import HttpResponseBase
 from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.generics import GenericAPIView
 from rest_framework.viewsets import GenericViewSet
 
 from api.filters import FieldFilter, StrictOrderingFilter
@@ -63,8 +64,9 @@ def expected_version(request: Request) -> int | None:
     return int(match["version"])
 
 
-class ApiViewSet(GenericViewSet):
-    """The base of every API view (see the module docstring)."""
+class ApiBehaviour(GenericAPIView):
+    # The base of every API view (see the module docstring). A comment, not a docstring:
+    # drf-spectacular would show a docstring as every operation's description.
 
     filter_backends = [FieldFilter, StrictOrderingFilter]
     # Set by subclasses: the resource its scopes name, and the roles it asks for.
@@ -104,7 +106,7 @@ class ApiViewSet(GenericViewSet):
         if claim is not None and not response.has_header("Idempotent-Replayed"):
             self._claim = None
             idempotency_finish(claim, response)
-        return response
+        return response  # type: ignore[no-any-return]
 
     def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> HttpResponseBase:
         try:
@@ -113,3 +115,10 @@ class ApiViewSet(GenericViewSet):
             claim = getattr(self, "_claim", None)
             if claim is not None:  # the view crashed before finalize_response: free the key
                 idempotency_finish(claim, None)
+
+
+class ApiViewSet(ApiBehaviour, GenericViewSet):
+    pass
+
+
+ApiView = ApiBehaviour

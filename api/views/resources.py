@@ -19,7 +19,7 @@ from rest_framework.response import Response
 
 from accounts.models import Membership, User
 from api import serializers as api_serializers
-from api.views.base import ApiViewSet, etag_of, expected_version
+from api.views.base import ApiView, ApiViewSet, etag_of, expected_version
 from billing.seats import seats_used
 from billing.selectors import billing_account_get
 from invitations.models import Invitation
@@ -46,6 +46,8 @@ def _path_id(view: ApiViewSet) -> int:
 
 @extend_schema_view(list=extend_schema(summary="List the organization's members", tags=["members"]))
 class MemberViewSet(ApiViewSet):
+    """The organization's members and their roles."""
+
     api_resource = "members"
     serializer_class = api_serializers.MemberSerializer
     filter_fields = {"role": ("role", serializers.ChoiceField(choices=Membership.Role.choices))}
@@ -82,6 +84,8 @@ class MemberViewSet(ApiViewSet):
     ),
 )
 class InvitationViewSet(ApiViewSet):
+    """Invitations to join the organization; owners and admins send, resend and withdraw them."""
+
     api_resource = "invitations"
     write_role = Membership.Role.ADMIN
     serializer_class = api_serializers.InvitationSerializer
@@ -147,6 +151,8 @@ class InvitationViewSet(ApiViewSet):
     ),
 )
 class ProjectViewSet(ApiViewSet):
+    """Projects: the sample resource. Updates and deletes honour If-Match (412 when stale)."""
+
     api_resource = "projects"
     serializer_class = api_serializers.ProjectSerializer
     filter_fields = {
@@ -234,6 +240,8 @@ class ProjectViewSet(ApiViewSet):
     ),
 )
 class NotificationViewSet(ApiViewSet):
+    """The caller's own notifications (a key sees its creator's)."""
+
     api_resource = "notifications"
     serializer_class = api_serializers.NotificationSerializer
     filter_fields = {"unread": ("read_at__isnull", serializers.BooleanField())}
@@ -253,20 +261,16 @@ class NotificationViewSet(ApiViewSet):
             raise exceptions.NotFound()
         return Response(self.get_serializer(notification).data)
 
-@extend_schema_view(
-    list=extend_schema(
-        summary="The organization's plan, billing status and seats",
-        tags=["billing"],
-        responses={200: api_serializers.BillingSerializer},
-    )
-)
-class BillingViewSet(ApiViewSet):
+class BillingView(ApiView):
+    """Read only: plans change through Stripe's checkout and portal, on the billing page."""
+
     api_resource = "billing"
     serializer_class = api_serializers.BillingSerializer
     filter_backends: list = []
     pagination_class = None
 
-    def list(self, request: Request) -> Response:
+    @extend_schema(summary="The organization's plan, billing status and seats", tags=["billing"])
+    def get(self, request: Request) -> Response:
         tenant = request.tenant  # type: ignore[attr-defined]
         account = billing_account_get(tenant=tenant)
         return Response(
