@@ -69,7 +69,7 @@ def project_update(
         raise ProjectError(f"Not editable: {', '.join(sorted(unknown))}.", code="not_editable")
     # The row lock makes check-then-write one step: two updates from the same version cannot
     # both pass the version check.
-    project = Project.objects.select_for_update().select_related("owner").get(pk=project.pk)
+    project = Project.objects.select_for_update(of=("self",)).select_related("owner").get(pk=project.pk)
     if expected_version is not None and project.version != expected_version:
         raise ProjectVersionConflict(current_version=project.version)
     if "owner" in changes:
