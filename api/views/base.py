@@ -73,6 +73,9 @@ class ApiBehaviour(GenericAPIView):
     api_resource = ""
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # A method no handler serves is a 405 whoever asks (DRF would check permissions first).
+        if request.method is None or not hasattr(self, request.method.lower()):
+            raise exceptions.MethodNotAllowed(request.method or "")
         length = request.headers.get("Content-Length", "0")
         if length.isdigit() and int(length) > settings.API_MAX_BODY_BYTES:
             raise PayloadTooLarge(f"The body may be at most {settings.API_MAX_BODY_BYTES} bytes.")

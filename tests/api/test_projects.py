@@ -134,6 +134,6 @@ def test_list_paginates_by_cursor_filters_and_orders(api, tenant, owner, django_
     assert problem_of(api.get("/api/v1/projects/", {"page_size": 1000}))["errors"][0]["field"] == "page_size"
     assert problem_of(api.get("/api/v1/projects/", {"cursor": "zzz"}))["errors"][0]["field"] == "cursor"
 
-    # Key + creator's role (one query), last-used bookkeeping (at most once a minute), the page.
+    # The key with its creator's role (one query) and the page; last-used was stamped above.
     with django_assert_max_num_queries(2):
         assert len(api.get("/api/v1/projects/").json()["results"]) == 7
