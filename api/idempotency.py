@@ -107,8 +107,8 @@ def idempotency_claim(request: Request, *, caller: str, tenant_schema: str) -> C
     key = request.headers.get(HEADER)
     if key is None or request.method != "POST":
         return None
-    if not 1 <= len(key) <= 255 or not key.isascii() or not key.isprintable():
-        raise exceptions.ValidationError({HEADER: ["Use 1 to 255 printable ASCII characters."]}, code="invalid")
+    if not 1 <= len(key) <= 255 or not all("!" <= character <= "~" for character in key):
+        raise exceptions.ValidationError({HEADER: ["Use 1 to 255 visible ASCII characters."]}, code="invalid")
     fingerprint = _fingerprint(request)
     redis_key = f"api:idem:{tenant_schema}:{caller}:{hashlib.sha256(key.encode()).hexdigest()}"
     in_flight = json.dumps({"state": "running", "fingerprint": fingerprint, "lease": secrets.token_hex(8)})

@@ -143,7 +143,7 @@ def finish_schema(result: dict[str, Any], generator: Any, request: Any, public: 
                         "required": False,
                         "description": "Makes a retry safe: the same key and body answer the first "
                         "response for 24 h (marked Idempotent-Replayed); another body is a 422.",
-                        "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                        "schema": {"type": "string", "pattern": "^[!-~]{1,255}$"},
                     }
                 )
     tags = result.setdefault("tags", [])
