@@ -77,7 +77,11 @@ class StrictOrderingFilter(OrderingFilter):
             unknown = [name for name in fields if name.lstrip("-") not in allowed]
             if unknown or len(fields) != 1:
                 raise exceptions.ValidationError(
-                    {self.ordering_param: [f"Order by one of: {', '.join(sorted(allowed))} (prefix - to reverse)."]}
+                    {
+                        self.ordering_param: [
+                            f"Order by one of: {', '.join(sorted(allowed))} (prefix - to reverse)."
+                        ]
+                    }
                 )
         return super().get_ordering(request, queryset, view)
 

@@ -91,7 +91,9 @@ def _fingerprint(request: Request) -> str:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
     except ValueError:
         canonical = body
-    return hashlib.sha256(request.method.encode() + b" " + request.path.encode() + b"\n" + canonical).hexdigest()
+    return hashlib.sha256(
+        str(request.method).encode() + b" " + request.path.encode() + b"\n" + canonical
+    ).hexdigest()
 
 
 def _replay(record: dict[str, Any]) -> Response:
@@ -147,4 +149,6 @@ def idempotency_finish(claim: Claim, response: Response | None) -> None:
                 "headers": {name: response[name] for name in KEPT_HEADERS if response.has_header(name)},
             }
         )
-    api_redis().eval(_FINISH, 1, claim.redis_key, claim.in_flight, final, settings.API_IDEMPOTENCY_TTL_SECONDS)
+    api_redis().eval(
+        _FINISH, 1, claim.redis_key, claim.in_flight, final, settings.API_IDEMPOTENCY_TTL_SECONDS
+    )

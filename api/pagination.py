@@ -12,14 +12,14 @@ class ApiCursorPagination(CursorPagination):
     page_size_query_param = "page_size"
     ordering = "-created_at"
 
-    def decode_cursor(self, request) -> Cursor | None:  # type: ignore[no-untyped-def]
+    def decode_cursor(self, request) -> Cursor | None:
         # DRF answers a garbled cursor with 404 (as if the list were gone); it is bad input.
         try:
             return super().decode_cursor(request)
         except exceptions.NotFound:
             raise exceptions.ValidationError({self.cursor_query_param: ["Invalid cursor."]}) from None
 
-    def get_page_size(self, request) -> int:  # type: ignore[no-untyped-def]
+    def get_page_size(self, request) -> int:
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size
@@ -29,7 +29,7 @@ class ApiCursorPagination(CursorPagination):
             )
         return int(raw)
 
-    def get_schema_operation_parameters(self, view) -> list[dict]:  # type: ignore[no-untyped-def]
+    def get_schema_operation_parameters(self, view) -> list[dict]:
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
             if parameter["name"] == self.page_size_query_param:

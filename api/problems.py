@@ -121,7 +121,7 @@ def _as_api_exception(exc: Exception) -> exceptions.APIException | None:
         return Conflict(exc.message, exc.code)
     if isinstance(exc, InvitationError):
         error = Conflict(exc.message, exc.code)
-        error.status_code = _INVITATION_STATUS.get(exc.code, status.HTTP_409_CONFLICT)
+        error.status_code = _INVITATION_STATUS.get(exc.code, status.HTTP_409_CONFLICT)  # type: ignore[assignment]
         return error
     return None
 

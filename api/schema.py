@@ -67,7 +67,7 @@ REPORT_JOB_DESCRIPTION = """Reports run as background jobs (designed, served whe
 """
 
 _RATE_HEADERS = {
-    "RateLimit-Limit": "Requests allowed in the current window (the tighter of per-caller and per-organization).",
+    "RateLimit-Limit": "Requests allowed in the window (the tighter of per caller and per organization).",
     "RateLimit-Remaining": "Requests left in the current window.",
     "RateLimit-Reset": "Seconds until the window resets.",
 }
@@ -162,5 +162,3 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
             "description": "An organization's API key: `Authorization: Bearer sk_...`. "
             "Keys are made on the organization's API keys page or with `manage.py create_api_key`.",
         }
-
-

@@ -324,7 +324,7 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": f"{SAAS_SITE_NAME} API",
-    "DESCRIPTION": "The organization's REST API. Served on the organization's own host; see the README's API section.",
+    "DESCRIPTION": "The organization's REST API, served on the organization's own host (README: API).",
     "VERSION": "1.0.0",
     "OAS_VERSION": "3.1.0",
     "SERVE_INCLUDE_SCHEMA": False,

@@ -14,9 +14,9 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponseBase
 from rest_framework import exceptions, serializers
+from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.generics import GenericAPIView
 from rest_framework.viewsets import GenericViewSet
 
 from api.filters import FieldFilter, StrictOrderingFilter
@@ -60,7 +60,7 @@ def expected_version(request: Request) -> int | None:
         return None
     match = _ETAG.match(header.strip())
     if match is None:
-        raise PreconditionFailed("If-Match must be an ETag this API sent (\"<version>\").")
+        raise PreconditionFailed('If-Match must be an ETag this API sent ("<version>").')
     return int(match["version"])
 
 
@@ -83,7 +83,9 @@ class ApiBehaviour(GenericAPIView):
         self._claim: Claim | None = None
         try:
             self._claim = idempotency_claim(
-                request, caller=caller_of(request), tenant_schema=request.tenant.schema_name  # type: ignore[attr-defined]
+                request,
+                caller=caller_of(request),
+                tenant_schema=request.tenant.schema_name,  # type: ignore[attr-defined]
             )
         except RequestDataTooBig:
             raise PayloadTooLarge() from None
@@ -99,7 +101,7 @@ class ApiBehaviour(GenericAPIView):
             return exc.response
         return super().handle_exception(exc)
 
-    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> HttpResponseBase:
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)
         limit = getattr(request, "rate_limit", None)
         if limit is not None:
@@ -109,7 +111,7 @@ class ApiBehaviour(GenericAPIView):
         if claim is not None and not response.has_header("Idempotent-Replayed"):
             self._claim = None
             idempotency_finish(claim, response)
-        return response  # type: ignore[no-any-return]
+        return response
 
     def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> HttpResponseBase:
         try:

@@ -36,7 +36,9 @@ def api_keys(request: TenantRequest) -> HttpResponse:
             form.add_error(error.field if error.field in form.fields else None, error.message)
         else:
             # Shown in this response only: the secret is not stored, so it cannot be shown again.
-            messages.success(request, f"Key “{api_key.name}” created. Copy it now: it will not be shown again.")
+            messages.success(
+                request, f"Key “{api_key.name}” created. Copy it now: it will not be shown again."
+            )
             form = ApiKeyForm()
     context = {"form": form, "keys": api_key_list(tenant=request.tenant), "new_secret": new_secret}
     status = 400 if form.errors else 200

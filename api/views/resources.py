@@ -38,11 +38,13 @@ IF_MATCH = OpenApiParameter(
     description='The ETag you read ("<version>"); the write is refused with 412 if the object changed since.',
 )
 
+
 def _path_id(view: ApiViewSet) -> int:
     raw = str(view.kwargs.get("pk", ""))
     if not raw.isdigit() or int(raw) > 2**63 - 1:
         raise exceptions.NotFound()
     return int(raw)
+
 
 @extend_schema_view(list=extend_schema(summary="List the organization's members", tags=["members"]))
 class MemberViewSet(ApiViewSet):
@@ -59,6 +61,7 @@ class MemberViewSet(ApiViewSet):
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
 
 @extend_schema_view(
     list=extend_schema(summary="List invitations (every state)", tags=["invitations"]),
@@ -110,10 +113,11 @@ class InvitationViewSet(ApiViewSet):
         data.is_valid(raise_exception=True)
         # The members page's limit (INVITATION_RATE_LIMIT): each invitation emails an address
         # of the caller's choosing, however it was asked for.
-        if not ratelimit.consume(request._request, action="invitation_create", key=request.tenant.schema_name):  # type: ignore[attr-defined]
+        tenant = request.tenant  # type: ignore[attr-defined]
+        if not ratelimit.consume(request._request, action="invitation_create", key=tenant.schema_name):
             raise exceptions.Throttled(detail="Too many invitations sent recently; wait a while and retry.")
         invitation = invitation_create(
-            tenant=request.tenant,  # type: ignore[attr-defined]
+            tenant=tenant,
             inviter=request.user,  # type: ignore[arg-type]
             email=data.validated_data["email"],
             role=data.validated_data["role"],
@@ -130,6 +134,7 @@ class InvitationViewSet(ApiViewSet):
         invitation = invitation_revoke(invitation=self._invitation(), actor=request.user)  # type: ignore[arg-type]
         return Response(self.get_serializer(invitation).data)
 
+
 @extend_schema_view(
     list=extend_schema(summary="List projects", tags=["projects"]),
     create=extend_schema(
@@ -138,7 +143,9 @@ class InvitationViewSet(ApiViewSet):
         request=api_serializers.ProjectWriteSerializer,
         responses={201: api_serializers.ProjectSerializer},
     ),
-    retrieve=extend_schema(summary="Read a project (its ETag is its version)", tags=["projects"], parameters=[ID]),
+    retrieve=extend_schema(
+        summary="Read a project (its ETag is its version)", tags=["projects"], parameters=[ID]
+    ),
     partial_update=extend_schema(
         summary="Change some of a project's fields",
         tags=["projects"],
@@ -229,6 +236,7 @@ class ProjectViewSet(ApiViewSet):
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
+
 @extend_schema_view(
     list=extend_schema(summary="List your notifications", tags=["notifications"]),
     read=extend_schema(
@@ -248,7 +256,7 @@ class NotificationViewSet(ApiViewSet):
     ordering_fields = ["created_at"]
 
     def get_queryset(self) -> QuerySet[Notification]:
-        return Notification.objects.filter(user_id=self.request.user.pk)
+        return Notification.objects.filter(user_id=int(self.request.user.pk or 0))
 
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
@@ -256,10 +264,12 @@ class NotificationViewSet(ApiViewSet):
 
     @action(detail=True, methods=["post"])
     def read(self, request: Request, pk: str) -> Response:
-        notification = notification_mark_read(user_id=request.user.pk, notification_id=_path_id(self))
+        user_id = int(request.user.pk or 0)
+        notification = notification_mark_read(user_id=user_id, notification_id=_path_id(self))
         if notification is None:
             raise exceptions.NotFound()
         return Response(self.get_serializer(notification).data)
+
 
 class BillingView(ApiView):
     """Read only: plans change through Stripe's checkout and portal, on the billing page."""

@@ -37,18 +37,20 @@ class Api:
     def get(self, path: str, params: dict[str, Any] | None = None, **headers: str):
         return self.client.get(path, params or {}, headers=self._headers(headers))
 
-    def send(self, method: str, path: str, body: Any = None, *, raw: bytes | None = None, **headers: str):
+    def send(self, method: str, path: str, body: Any = None, *, raw: Any = None, **headers: Any):
         content_type = headers.pop("content_type", "application/json")
         data = raw if raw is not None else (json.dumps(body) if body is not None else "")
-        return getattr(self.client, method)(path, data, content_type=content_type, headers=self._headers(headers))
+        return getattr(self.client, method)(
+            path, data, content_type=content_type, headers=self._headers(headers)
+        )
 
-    def post(self, path: str, body: Any = None, **headers: str):
+    def post(self, path: str, body: Any = None, **headers: Any):
         return self.send("post", path, body, **headers)
 
-    def patch(self, path: str, body: Any = None, **headers: str):
+    def patch(self, path: str, body: Any = None, **headers: Any):
         return self.send("patch", path, body, **headers)
 
-    def delete(self, path: str, **headers: str):
+    def delete(self, path: str, **headers: Any):
         return self.send("delete", path, None, **headers)
 
 
@@ -77,7 +79,9 @@ def api(tenant, make_key) -> Api:
     """The tenant's API with a key that may write every resource (made by an owner)."""
     return Api(
         host_of(tenant),
-        make_key("members:read", "invitations:write", "projects:write", "notifications:write", "billing:read"),
+        make_key(
+            "members:read", "invitations:write", "projects:write", "notifications:write", "billing:read"
+        ),
     )
 
 

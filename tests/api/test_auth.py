@@ -24,7 +24,9 @@ def test_no_credentials_is_401_with_the_bearer_challenge(tenant):
     assert problem_of(response)["code"] == "not_authenticated"
 
 
-@pytest.mark.parametrize("header", ["Bearer", "Bearer a b", "Bearer sk_nope", "Bearer " + "sk_abcdefgh_" + "x" * 43])
+@pytest.mark.parametrize(
+    "header", ["Bearer", "Bearer a b", "Bearer sk_nope", "Bearer " + "sk_abcdefgh_" + "x" * 43]
+)
 def test_garbled_or_unknown_keys_are_401(tenant, header):
     response = Client(HTTP_HOST=host_of(tenant)).get("/api/v1/projects/", headers={"Authorization": header})
     assert response.status_code == 401
@@ -50,7 +52,9 @@ def test_a_key_works_only_on_its_own_organizations_host(tenant, make_tenant, mem
     assert response.status_code == 401
     assert problem_of(response)["code"] == "invalid_key"  # not "valid elsewhere": nothing learnt
     # The public host serves no API at all.
-    public = Client(HTTP_HOST="localhost").get("/api/v1/projects/", headers={"Authorization": f"Bearer {api.key}"})
+    public = Client(HTTP_HOST="localhost").get(
+        "/api/v1/projects/", headers={"Authorization": f"Bearer {api.key}"}
+    )
     assert public.status_code == 404
 
 

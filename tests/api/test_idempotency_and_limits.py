@@ -72,7 +72,7 @@ def test_a_duplicate_of_an_in_flight_request_waits_then_409(api, tenant, setting
     # Turn the stored record back into an in-flight one, as a slow first request would look.
     client = api_redis()
     (redis_key,) = list(client.scan_iter("api:idem:*"))
-    fingerprint = json.loads(client.get(redis_key))["fingerprint"]
+    fingerprint = json.loads(client.get(redis_key) or b"{}")["fingerprint"]
     client.set(redis_key, json.dumps({"state": "running", "fingerprint": fingerprint, "lease": "x"}))
     waiting = api.post("/api/v1/projects/", {"name": "A"}, **{"Idempotency-Key": "k-5"})
     assert waiting.status_code == 409 and problem_of(waiting)["code"] == "idempotency_in_flight"
@@ -91,7 +91,10 @@ def test_rate_limit_headers_and_429(api, settings):
 
 def test_rate_limit_per_organization_spans_keys(tenant, make_key, settings):
     settings.API_RATE_LIMIT_PER_TENANT = "2/60"
-    first, second = Api(host_of(tenant), make_key("projects:read")), Api(host_of(tenant), make_key("projects:read"))
+    first, second = (
+        Api(host_of(tenant), make_key("projects:read")),
+        Api(host_of(tenant), make_key("projects:read")),
+    )
     assert first.get("/api/v1/projects/").status_code == 200
     assert second.get("/api/v1/projects/").status_code == 200
     assert first.get("/api/v1/projects/").status_code == 429

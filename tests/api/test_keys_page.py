@@ -29,7 +29,9 @@ def test_admin_creates_a_key_shown_once_and_revokes_it(tenant, member_of):
     client = logged_in(tenant, admin)
     page = client.post("/api-keys/", {"name": "CI", "scopes": ["projects:read"], "expires_in_days": "30"})
     assert page.status_code == 200 and page["Cache-Control"] == "no-store"
-    secret = re.search(r'<code id="new-secret">(sk_[^<]+)</code>', page.content.decode())[1]
+    found = re.search(r'<code id="new-secret">(sk_[^<]+)</code>', page.content.decode())
+    assert found
+    secret = found[1]
     api_key = ApiKey.objects.get()
     assert api_key.created_by == admin and api_key.scopes == ["projects:read"] and api_key.expires_at
     assert secret not in client.get("/api-keys/").content.decode()  # never shown again
@@ -50,7 +52,9 @@ def test_members_cannot_use_the_page_and_others_keys_are_404(tenant, make_tenant
     assert not ApiKey.objects.exists()
     from api.services import api_key_create
 
-    theirs, _ = api_key_create(tenant=other, actor=member_of(other, role="owner"), name="k", scopes=["projects:read"])
+    theirs, _ = api_key_create(
+        tenant=other, actor=member_of(other, role="owner"), name="k", scopes=["projects:read"]
+    )
     admin = logged_in(tenant, member_of(tenant, role="admin"))
     assert admin.post(f"/api-keys/{theirs.pk}/revoke/").status_code == 404
     assert ApiKey.objects.get(pk=theirs.pk).revoked_at is None
@@ -74,4 +78,6 @@ def test_create_api_key_command(tenant, member_of):
         call_command("create_api_key", "nope", "--name", "x", "--scope", "projects:read", "--as", owner.email)
     member = member_of(tenant, role="member")
     with pytest.raises(CommandError, match="owners and admins"):
-        call_command("create_api_key", tenant.slug, "--name", "x", "--scope", "projects:read", "--as", member.email)
+        call_command(
+            "create_api_key", tenant.slug, "--name", "x", "--scope", "projects:read", "--as", member.email
+        )

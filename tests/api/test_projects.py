@@ -36,8 +36,14 @@ def test_create_read_update_delete(api, tenant, owner):
     deleted = api.delete(f"/api/v1/projects/{body['id']}/", **{"If-Match": '"2"'})
     assert deleted.status_code == 204
     assert api.get(f"/api/v1/projects/{body['id']}/").status_code == 404
-    actions = in_schema(tenant, lambda: list(AuditEvent.objects.order_by("id").values_list("action", flat=True)))
-    assert actions[-3:] == [AuditAction.PROJECT_CREATED, AuditAction.PROJECT_UPDATED, AuditAction.PROJECT_DELETED]
+    actions = in_schema(
+        tenant, lambda: list(AuditEvent.objects.order_by("id").values_list("action", flat=True))
+    )
+    assert actions[-3:] == [
+        AuditAction.PROJECT_CREATED,
+        AuditAction.PROJECT_UPDATED,
+        AuditAction.PROJECT_DELETED,
+    ]
 
 
 def test_stale_if_match_is_412_and_changes_nothing(api, tenant):
@@ -47,7 +53,10 @@ def test_stale_if_match_is_412_and_changes_nothing(api, tenant):
     assert stale.status_code == 412
     assert problem_of(stale)["code"] == "precondition_failed"
     assert api.delete(f"/api/v1/projects/{project['id']}/", **{"If-Match": '"1"'}).status_code == 412
-    assert api.patch(f"/api/v1/projects/{project['id']}/", {"name": "x"}, **{"If-Match": "garbage"}).status_code == 412
+    assert (
+        api.patch(f"/api/v1/projects/{project['id']}/", {"name": "x"}, **{"If-Match": "garbage"}).status_code
+        == 412
+    )
     assert in_schema(tenant, lambda: Project.objects.get().name) == "Gemini 2"
 
 
@@ -130,7 +139,9 @@ def test_list_paginates_by_cursor_filters_and_orders(api, tenant, owner, django_
     assert [row["name"] for row in active] == ["P1", "P3", "P5"]
     bad = api.get("/api/v1/projects/", {"status": "lost", "ordering": "secret", "page_size": 1000})
     assert {error["field"] for error in problem_of(bad)["errors"]} == {"status"}
-    assert problem_of(api.get("/api/v1/projects/", {"ordering": "secret"}))["errors"][0]["field"] == "ordering"
+    assert (
+        problem_of(api.get("/api/v1/projects/", {"ordering": "secret"}))["errors"][0]["field"] == "ordering"
+    )
     assert problem_of(api.get("/api/v1/projects/", {"page_size": 1000}))["errors"][0]["field"] == "page_size"
     assert problem_of(api.get("/api/v1/projects/", {"cursor": "zzz"}))["errors"][0]["field"] == "cursor"
 

@@ -57,16 +57,23 @@ def test_another_organizations_invitation_is_404(api, make_tenant, member_of, se
     from invitations.services import invitation_create
 
     other = make_tenant()
-    theirs = invitation_create(tenant=other, inviter=member_of(other, role="owner"), email="x@example.com", role="member")
+    theirs = invitation_create(
+        tenant=other, inviter=member_of(other, role="owner"), email="x@example.com", role="member"
+    )
     assert api.post(f"/api/v1/invitations/{theirs.pk}/revoke/").status_code == 404
     assert Invitation.objects.get(pk=theirs.pk).state == "pending"
     assert all(row["id"] != theirs.pk for row in api.get("/api/v1/invitations/").json()["results"])
 
 
-def test_notifications_list_mark_read_and_query_count(api, tenant, owner, member_of, django_assert_max_num_queries):
+def test_notifications_list_mark_read_and_query_count(
+    api, tenant, owner, member_of, django_assert_max_num_queries
+):
     someone_else = member_of(tenant, role="admin")
     with schema_context(tenant.schema_name):
-        mine = [Notification.objects.create(user=owner, kind="k", title=f"n{i}", event_id=f"e{i}") for i in range(3)]
+        mine = [
+            Notification.objects.create(user=owner, kind="k", title=f"n{i}", event_id=f"e{i}")
+            for i in range(3)
+        ]
         Notification.objects.create(user=someone_else, kind="k", title="theirs", event_id="x")
         theirs = Notification.objects.get(title="theirs")
     api.get("/api/v1/notifications/")
