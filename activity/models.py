@@ -16,6 +16,11 @@ class AuditAction(models.TextChoices):
     INVITATION_EXPIRED = "invitation.expired", "Invitation expired"
     BILLING_CUSTOMER_CREATED = "billing.customer_created", "Billing customer created"
     BILLING_PLAN_CHANGED = "billing.plan_changed", "Plan changed"
+    PROJECT_CREATED = "project.created", "Project created"
+    PROJECT_UPDATED = "project.updated", "Project changed"
+    PROJECT_DELETED = "project.deleted", "Project deleted"
+    API_KEY_CREATED = "api_key.created", "API key created"
+    API_KEY_REVOKED = "api_key.revoked", "API key revoked"
 
 
 class AuditEvent(models.Model):

@@ -97,10 +97,15 @@ SHARED_APPS = [
     "billing",
     "realtime",
     "dashboard",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "api",
 ]
 TENANT_APPS = [
     "activity",
     "notifications",
+    "projects",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -382,6 +387,59 @@ CELERY_BEAT_SCHEDULE["invitations-expire-and-remind"] = {
     "task": "invitations.expire_and_remind",
     "schedule": env.float("INVITATION_SWEEP_SECONDS", default=300.0),
 }
+
+# --- API (api/, README "API") -------------------------------------------------------------
+REST_FRAMEWORK = {
+    # The key first: its WWW-Authenticate makes a request without credentials a 401, not a 403.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.TenantApiPermission"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.ApiCursorPagination",
+    "DEFAULT_THROTTLE_CLASSES": [],  # api.ratelimits instead: DRF's throttles are not atomic
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.problems.problem_exception_handler",
+    "PAGE_SIZE": 50,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": f"{SAAS_SITE_NAME} API",
+    "DESCRIPTION": "The organization's REST API, served on the organization's own host (README: API).",
+    "VERSION": "1.0.0",
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.finish_schema",
+    ],
+    # Swagger UI and Redoc from drf-spectacular-sidecar's static files: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "RoleEnum": "accounts.models.Membership.Role",
+        "ProjectStatusEnum": "projects.models.Project.Status",
+        "BillingStatusEnum": "billing.models.BillingAccount.Status",
+        "InvitationStateEnum": "invitations.models.Invitation.State",
+    },
+}
+# API keys are stored as HMAC-SHA256 under this secret (api/keys.py says why not a password
+# hasher). Derived from SECRET_KEY unless given; changing it invalidates every key.
+API_KEY_HASH_SECRET = env.str("API_KEY_HASH_SECRET", default="") or f"api-key-hash:{SECRET_KEY}"
+API_KEY_LAST_USED_PRECISION_SECONDS = env.int("API_KEY_LAST_USED_PRECISION_SECONDS", default=60)
+# "<requests>/<seconds>", per caller (a key or a signed-in person) and per organization.
+API_RATE_LIMIT_PER_CALLER = env.str("API_RATE_LIMIT_PER_CALLER", default="600/60")
+API_RATE_LIMIT_PER_TENANT = env.str("API_RATE_LIMIT_PER_TENANT", default="3000/60")
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=256 * 1024)
+API_IDEMPOTENCY_TTL_SECONDS = env.int("API_IDEMPOTENCY_TTL_SECONDS", default=24 * 3600)
+# An in-flight request's hold on its key (longer than any request runs) and how long a
+# concurrent duplicate waits for the first one's response before answering 409.
+API_IDEMPOTENCY_LEASE_SECONDS = env.int("API_IDEMPOTENCY_LEASE_SECONDS", default=60)
+API_IDEMPOTENCY_WAIT_SECONDS = env.float("API_IDEMPOTENCY_WAIT_SECONDS", default=10.0)
 
 # --- Static files ------------------------------------------------------------------------
 STATIC_URL = "static/"

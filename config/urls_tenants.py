@@ -7,4 +7,6 @@ urlpatterns = [
     path("billing/", include("billing.urls_tenant")),
     path("auth/", include("accounts.urls_tenant")),
     path("members/", include("invitations.urls_tenant")),
+    path("api/", include("api.urls")),
+    path("api-keys/", include("api.urls_pages")),
 ]

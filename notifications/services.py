@@ -4,6 +4,7 @@ from collections.abc import Iterable
 
 from django.db import transaction
 from django.db.models import Count
+from django.utils import timezone
 
 from accounts.models import Membership
 from notifications.models import Notification
@@ -51,3 +52,18 @@ def notification_create_for_admins(
     if created:
         notification_counts_broadcast(user_ids=admin_ids)
     return created
+
+
+@transaction.atomic
+def notification_mark_read(*, user_id: int, notification_id: int) -> Notification | None:
+    """Mark one of a person's notifications read; None if it is not theirs (or not there).
+
+    Reading is the person's own bookkeeping, not a change to the organization: no audit row.
+    Marking again keeps the first read time. The person's open dashboards get the new count.
+    """
+    marked = Notification.objects.filter(pk=notification_id, user_id=user_id, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+    if marked:
+        notification_counts_broadcast(user_ids=[user_id])
+    return Notification.objects.filter(pk=notification_id, user_id=user_id).first()

@@ -1,0 +1,294 @@
+"""The API's resources: thin views over the services and selectors the pages use.
+
+Each view: parse (serializer), authorize (TenantApiPermission via `api_resource` and the
+roles), call one service or selector, render. Copy `ProjectViewSet` for a resource of your own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.core import ratelimit
+from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import exceptions, serializers, status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.models import Membership, User
+from api import serializers as api_serializers
+from api.views.base import ApiView, ApiViewSet, etag_of, expected_version
+from billing.seats import seats_used
+from billing.selectors import billing_account_get
+from invitations.models import Invitation
+from invitations.services import invitation_create, invitation_resend, invitation_revoke
+from notifications.models import Notification
+from notifications.services import notification_mark_read
+from projects import selectors as project_selectors
+from projects import services as project_services
+from projects.models import Project
+
+ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The object's id.")
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description='The ETag you read ("<version>"); the write is refused with 412 if the object changed since.',
+)
+
+
+def _path_id(view: ApiViewSet) -> int:
+    raw = str(view.kwargs.get("pk", ""))
+    if not raw.isdigit() or int(raw) > 2**63 - 1:
+        raise exceptions.NotFound()
+    return int(raw)
+
+
+@extend_schema_view(list=extend_schema(summary="List the organization's members", tags=["members"]))
+class MemberViewSet(ApiViewSet):
+    """The organization's members and their roles."""
+
+    api_resource = "members"
+    serializer_class = api_serializers.MemberSerializer
+    filter_fields = {"role": ("role", serializers.ChoiceField(choices=Membership.Role.choices))}
+    ordering_fields = ["created_at"]
+
+    def get_queryset(self) -> QuerySet[Membership]:
+        return Membership.objects.filter(tenant=self.request.tenant).select_related("user")  # type: ignore[attr-defined]
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List invitations (every state)", tags=["invitations"]),
+    create=extend_schema(
+        summary="Invite someone by email",
+        tags=["invitations"],
+        request=api_serializers.InvitationCreateSerializer,
+        responses={201: api_serializers.InvitationSerializer},
+    ),
+    resend=extend_schema(
+        summary="Send a pending invitation again (a new link; the old one stops working)",
+        tags=["invitations"],
+        request=None,
+        parameters=[ID],
+        responses={200: api_serializers.InvitationSerializer},
+    ),
+    revoke=extend_schema(
+        summary="Withdraw a pending invitation",
+        tags=["invitations"],
+        request=None,
+        parameters=[ID],
+        responses={200: api_serializers.InvitationSerializer},
+    ),
+)
+class InvitationViewSet(ApiViewSet):
+    """Invitations to join the organization; owners and admins send, resend and withdraw them."""
+
+    api_resource = "invitations"
+    write_role = Membership.Role.ADMIN
+    serializer_class = api_serializers.InvitationSerializer
+    filter_fields = {"state": ("state", serializers.ChoiceField(choices=Invitation.State.choices))}
+    ordering_fields = ["created_at", "expires_at"]
+
+    def get_queryset(self) -> QuerySet[Invitation]:
+        return Invitation.objects.filter(tenant=self.request.tenant).select_related("invited_by")  # type: ignore[attr-defined]
+
+    def _invitation(self) -> Invitation:
+        invitation = self.get_queryset().filter(pk=_path_id(self)).first()
+        if invitation is None:
+            raise exceptions.NotFound()
+        return invitation
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def create(self, request: Request) -> Response:
+        data = api_serializers.InvitationCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        # The members page's limit (INVITATION_RATE_LIMIT): each invitation emails an address
+        # of the caller's choosing, however it was asked for.
+        tenant = request.tenant  # type: ignore[attr-defined]
+        if not ratelimit.consume(request._request, action="invitation_create", key=tenant.schema_name):
+            raise exceptions.Throttled(detail="Too many invitations sent recently; wait a while and retry.")
+        invitation = invitation_create(
+            tenant=tenant,
+            inviter=request.user,  # type: ignore[arg-type]
+            email=data.validated_data["email"],
+            role=data.validated_data["role"],
+        )
+        return Response(self.get_serializer(invitation).data, status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["post"])
+    def resend(self, request: Request, pk: str) -> Response:
+        invitation = invitation_resend(invitation=self._invitation(), actor=request.user)  # type: ignore[arg-type]
+        return Response(self.get_serializer(invitation).data)
+
+    @action(detail=True, methods=["post"])
+    def revoke(self, request: Request, pk: str) -> Response:
+        invitation = invitation_revoke(invitation=self._invitation(), actor=request.user)  # type: ignore[arg-type]
+        return Response(self.get_serializer(invitation).data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List projects", tags=["projects"]),
+    create=extend_schema(
+        summary="Create a project",
+        tags=["projects"],
+        request=api_serializers.ProjectWriteSerializer,
+        responses={201: api_serializers.ProjectSerializer},
+    ),
+    retrieve=extend_schema(
+        summary="Read a project (its ETag is its version)", tags=["projects"], parameters=[ID]
+    ),
+    partial_update=extend_schema(
+        summary="Change some of a project's fields",
+        tags=["projects"],
+        parameters=[ID, IF_MATCH],
+        request=api_serializers.ProjectWriteSerializer,
+        responses={200: api_serializers.ProjectSerializer},
+    ),
+    destroy=extend_schema(
+        summary="Delete a project", tags=["projects"], parameters=[ID, IF_MATCH], responses={204: None}
+    ),
+)
+class ProjectViewSet(ApiViewSet):
+    """Projects: the sample resource. Updates and deletes honour If-Match (412 when stale)."""
+
+    api_resource = "projects"
+    serializer_class = api_serializers.ProjectSerializer
+    filter_fields = {
+        "status": ("status", serializers.ChoiceField(choices=Project.Status.choices)),
+        "owner_id": ("owner_id", serializers.IntegerField(min_value=1, max_value=2**63 - 1)),
+    }
+    ordering_fields = ["created_at", "updated_at", "name"]
+
+    def get_queryset(self) -> QuerySet[Project]:
+        return project_selectors.project_list()
+
+    def _project(self) -> Project:
+        project = project_selectors.project_get(project_id=_path_id(self))
+        if project is None:  # includes every id of another organization: its rows are not here
+            raise exceptions.NotFound()
+        return project
+
+    def _owner(self, owner_id: int | None) -> User | None:
+        if owner_id is None:
+            return None
+        owner = User.objects.filter(pk=owner_id, memberships__tenant=self.request.tenant).first()  # type: ignore[attr-defined]
+        if owner is None:
+            raise exceptions.ValidationError({"owner_id": ["Not a member of this organization."]})
+        return owner
+
+    def _render(self, project: Project, status_code: int = status.HTTP_200_OK) -> Response:
+        return Response(
+            self.get_serializer(project).data, status=status_code, headers={"ETag": etag_of(project.version)}
+        )
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def create(self, request: Request) -> Response:
+        data = api_serializers.ProjectWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields: dict[str, Any] = dict(data.validated_data)
+        owner = self._owner(fields.pop("owner_id", None))
+        project = project_services.project_create(
+            tenant=request.tenant,  # type: ignore[attr-defined]
+            actor=request.user,  # type: ignore[arg-type]
+            owner=owner,
+            **fields,
+        )
+        response = self._render(project, status.HTTP_201_CREATED)
+        response["Location"] = request.build_absolute_uri(f"{project.pk}/")
+        return response
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return self._render(self._project())
+
+    def partial_update(self, request: Request, pk: str) -> Response:
+        project = self._project()
+        data = api_serializers.ProjectWriteSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        changes: dict[str, Any] = dict(data.validated_data)
+        if "owner_id" in changes:
+            changes["owner"] = self._owner(changes.pop("owner_id"))
+        project = project_services.project_update(
+            tenant=request.tenant,  # type: ignore[attr-defined]
+            project=project,
+            actor=request.user,  # type: ignore[arg-type]
+            expected_version=expected_version(request),
+            **changes,
+        )
+        return self._render(project)
+
+    def destroy(self, request: Request, pk: str) -> Response:
+        project_services.project_delete(
+            project=self._project(),
+            actor=request.user,  # type: ignore[arg-type]
+            expected_version=expected_version(request),
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List your notifications", tags=["notifications"]),
+    read=extend_schema(
+        summary="Mark one of your notifications read",
+        tags=["notifications"],
+        request=None,
+        parameters=[ID],
+        responses={200: api_serializers.NotificationSerializer},
+    ),
+)
+class NotificationViewSet(ApiViewSet):
+    """The caller's own notifications (a key sees its creator's)."""
+
+    api_resource = "notifications"
+    serializer_class = api_serializers.NotificationSerializer
+    filter_fields = {"unread": ("read_at__isnull", serializers.BooleanField())}
+    ordering_fields = ["created_at"]
+
+    def get_queryset(self) -> QuerySet[Notification]:
+        return Notification.objects.filter(user_id=int(self.request.user.pk or 0))
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @action(detail=True, methods=["post"])
+    def read(self, request: Request, pk: str) -> Response:
+        user_id = int(request.user.pk or 0)
+        notification = notification_mark_read(user_id=user_id, notification_id=_path_id(self))
+        if notification is None:
+            raise exceptions.NotFound()
+        return Response(self.get_serializer(notification).data)
+
+
+class BillingView(ApiView):
+    """Read only: plans change through Stripe's checkout and portal, on the billing page."""
+
+    api_resource = "billing"
+    serializer_class = api_serializers.BillingSerializer
+    filter_backends: list = []
+    pagination_class = None
+
+    @extend_schema(summary="The organization's plan, billing status and seats", tags=["billing"])
+    def get(self, request: Request) -> Response:
+        tenant = request.tenant  # type: ignore[attr-defined]
+        account = billing_account_get(tenant=tenant)
+        return Response(
+            {
+                "plan": account.plan,
+                "plan_name": account.current_plan.name,
+                "status": account.status,
+                "seat_limit": account.seat_limit,
+                "seats_used": seats_used(tenant=tenant),
+            }
+        )

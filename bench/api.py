@@ -1,0 +1,178 @@
+"""The API's cost: `GET /api/v1/projects/` (100 rows, a page of 50) with a key, beside plain DRF.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/saas REDIS_URL=redis://127.0.0.1:6379/1 \\
+        .venv/bin/python bench/api.py [--seconds 5] [--rounds 3] [--connections 8]
+
+In a throwaway database (devtools.databases) with one tenant holding 100 projects:
+- api:   the Procfile's web role (uvicorn, devtools.processes.WebServer, one worker), the
+         project's settings: tenant routing, bearer key lookup with its creator's role,
+         scope check, the Redis rate-limit script, problem errors, cursor pagination with
+         filters and ordering, RateLimit-* headers;
+- plain: gunicorn (one sync worker) serving a ListAPIView over the same rows with DRF's own
+         cursor pagination, no tenancy and no authentication (bench/plain_drf_settings.py).
+wrk (loopback, 1 thread) loads each for `--seconds`, taking turns, `--rounds` times; req/s
+is the median over rounds. p95 is over 300 sequential requests to the API (Python client).
+Target: api / plain >= 0.9. The last line is JSON:
+{"api_rps": .., "plain_drf_rps": .., "ratio": .., "p95_ms": ..}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import PYTHON, REPO, base_environment, percentile, server_url
+
+from devtools.databases import throwaway_database
+from devtools.processes import ManagedProcess, WebServer, free_port, url_answers
+
+TARGET_RATIO = 0.9
+PATH = "/api/v1/projects/"
+
+SEED = """
+from django_tenants.utils import schema_context
+from accounts.models import User
+from api.services import api_key_create
+from projects.services import project_create
+from tenants.models import Tenant
+tenant = Tenant.objects.get(slug="bench")
+owner = User.objects.get(email="owner@bench.example")
+with schema_context(tenant.schema_name):
+    for number in range(100):
+        project_create(tenant=tenant, actor=owner, name=f"Project {number}", description="x" * 80)
+_, secret = api_key_create(tenant=tenant, actor=owner, name="bench", scopes=["projects:read"])
+print(secret)
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=8)
+    args = parser.parse_args()
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        sys.exit("wrk is missing: apt-get install -y wrk")
+    host = f"bench.{os.environ.get('SAAS_BASE_DOMAIN', 'localhost')}"
+    with throwaway_database(server_url(), env=base_environment()) as database_url:
+        env = base_environment(
+            DATABASE_URL=database_url,
+            API_RATE_LIMIT_PER_CALLER="100000000/60",
+            API_RATE_LIMIT_PER_TENANT="100000000/60",
+        )
+        settings_env = {**env, "DJANGO_SETTINGS_MODULE": "config.settings"}
+        subprocess.run(
+            [PYTHON, "manage.py", "create_tenant", "bench", "Bench", "owner@bench.example",
+             "--password", "bench-password-123"],
+            cwd=REPO, env=settings_env, check=True, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        seeded = subprocess.run(
+            [PYTHON, "manage.py", "shell", "-c", SEED],
+            cwd=REPO, env=settings_env, check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        secret = seeded.stdout.strip().splitlines()[-1]
+        api = WebServer(settings_env, port=free_port(), workers=1, name="bench-api", DB_POOL_MAX_SIZE="4")
+        plain_port = free_port()
+        plain = ManagedProcess(
+            "bench-plain-drf",
+            [str(Path(PYTHON).parent / "gunicorn"), "config.wsgi:application", "--bind",
+             f"127.0.0.1:{plain_port}", "--workers", "1", "--log-level", "warning"],
+            {**env, "DJANGO_SETTINGS_MODULE": "bench.plain_drf_settings", "BENCH_TENANT_SCHEMA": "t_bench"},
+        )  # fmt: skip
+        try:
+            api.start()
+            plain.start()
+            plain.wait_ready(
+                lambda: url_answers(f"http://127.0.0.1:{plain_port}{PATH}"), timeout=60, message="plain DRF"
+            )
+            key_header = f"Authorization: Bearer {secret}"
+            targets = {
+                "api": (f"http://127.0.0.1:{api.port}{PATH}", ["-H", f"Host: {host}", "-H", key_header]),
+                "plain": (f"http://127.0.0.1:{plain_port}{PATH}", ["-H", f"Host: {host}"]),
+            }
+            bodies = {name: fetch(url, headers) for name, (url, headers) in targets.items()}
+            for name, body in bodies.items():
+                rows = json.loads(body)["results"]
+                assert len(rows) == 50, (name, len(rows))
+            print(f"both answer {PATH} with a page of 50 (of 100 rows)", flush=True)
+            runs: dict[str, list[float]] = {name: [] for name in targets}
+            for round_number in range(1, args.rounds + 1):
+                for name, (url, headers) in targets.items():
+                    load_with(wrk, url, headers, seconds=1, connections=args.connections)  # warm-up
+                    rps = load_with(wrk, url, headers, seconds=args.seconds, connections=args.connections)
+                    runs[name].append(rps)
+                    print(f"  round {round_number} {name:<6} {rps:8.0f} req/s", flush=True)
+            latencies = sequential_latencies(api.port, host, secret, count=300)
+        finally:
+            api.stop()
+            plain.stop()
+    api_rps = statistics.median(runs["api"])
+    plain_rps = statistics.median(runs["plain"])
+    ratio = api_rps / plain_rps
+    p95 = percentile(latencies, 0.95)
+    verdict = "met" if ratio >= TARGET_RATIO else "MISSED"
+    print(f"\napi {api_rps:.0f} req/s, plain DRF {plain_rps:.0f} req/s, ratio {ratio:.3f} "
+          f"(target >= {TARGET_RATIO}: {verdict}), p95 {p95:.2f} ms")  # fmt: skip
+    print(json.dumps({"api_rps": round(api_rps, 1), "plain_drf_rps": round(plain_rps, 1),
+                      "ratio": round(ratio, 3), "p95_ms": round(p95, 2)}))  # fmt: skip
+
+
+def header_pairs(headers: list[str]) -> dict[str, str]:
+    values = headers[1::2]
+    return dict(value.split(": ", 1) for value in values)
+
+
+def fetch(url: str, headers: list[str]) -> str:
+    _, _, rest = url.partition("//")
+    address, _, path = rest.partition("/")
+    hostname, _, port = address.partition(":")
+    connection = http.client.HTTPConnection(hostname, int(port), timeout=10)
+    connection.request("GET", "/" + path, headers=header_pairs(headers))
+    response = connection.getresponse()
+    body = response.read().decode()
+    connection.close()
+    if response.status != 200:
+        raise SystemExit(f"{url} answered {response.status}: {body[:500]}")
+    return body
+
+
+def load_with(wrk: str, url: str, headers: list[str], *, seconds: int, connections: int) -> float:
+    """Requests per second of one wrk run sending `headers` (["-H", "Name: value", ...]); errors fail it."""
+    output = subprocess.run(
+        [wrk, "-t1", f"-c{connections}", f"-d{seconds}s", *headers, url],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    if "Non-2xx" in output or "Socket errors" in output:
+        raise SystemExit(f"wrk saw errors:\n{output}")
+    return float(output.split("Requests/sec:")[1].split()[0])
+
+
+def sequential_latencies(port: int, host: str, secret: str, *, count: int) -> list[float]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    latencies = []
+    for _ in range(count):
+        started = time.perf_counter()
+        connection.request("GET", PATH, headers={"Host": host, "Authorization": f"Bearer {secret}"})
+        response = connection.getresponse()
+        response.read()
+        assert response.status == 200, response.status
+        latencies.append((time.perf_counter() - started) * 1000)
+    connection.close()
+    return latencies
+
+
+if __name__ == "__main__":
+    main()
