@@ -11,6 +11,7 @@ into it (login CSRF). A cross-site page cannot forge the Origin of its POST.
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -23,7 +24,10 @@ from tenants.selectors import tenant_absolute_url
 
 def handoff_response(request: HttpRequest, *, user: User, tenant: Tenant) -> HttpResponse:
     """The page that takes `user`'s browser to the tenant's host, logged in there."""
-    token = login_handoff_create(user=user, tenant=tenant)
+    # Messages queued here belong to the page the user lands on: they travel with the token
+    # (reading them marks them shown on this host) and the tenant host adds them on redeem.
+    pending = [[message.level, str(message)] for message in messages.get_messages(request)]
+    token = login_handoff_create(user=user, tenant=tenant, messages=pending)
     action = tenant_absolute_url(tenant=tenant, path=reverse("login_handoff", urlconf=settings.ROOT_URLCONF))
     response = render(
         request, "accounts/handoff_continue.html", {"action": action, "token": token, "tenant": tenant}
@@ -50,3 +54,9 @@ def handoff_origin_allowed(origin: str | None) -> bool:
         and port == (settings.SAAS_PUBLIC_PORT or "")
         and (host == base or host.endswith("." + base))
     )
+
+
+def handoff_messages_restore(request: HttpRequest, pending: list[list[object]]) -> None:
+    """Add the messages a hand-off carried to this host's request (shown once, here)."""
+    for level, text in pending:
+        messages.add_message(request, int(level), str(text))  # type: ignore[call-overload]

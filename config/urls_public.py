@@ -3,10 +3,10 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from saas import views as saas_views
+from dashboard import views as dashboard_views
 
 urlpatterns = [
-    path("", saas_views.landing, name="landing"),
+    path("", dashboard_views.landing, name="landing"),
     path("admin/", admin.site.urls),
     path("billing/", include("billing.urls_public")),
     path("invitations/", include("invitations.urls_public")),
