@@ -33,7 +33,10 @@ def handoff_response(request: HttpRequest, *, user: User, tenant: Tenant) -> Htt
         request, "accounts/handoff_continue.html", {"action": action, "token": token, "tenant": tenant}
     )
     response["Cache-Control"] = "no-store"  # the page carries a live token
-    response["Referrer-Policy"] = "no-referrer"
+    # Not "no-referrer": with it Chromium sends `Origin: null` on the form's cross-host POST
+    # (Fetch spec, "serializing a request origin") and the tenant host refuses every hand-off.
+    # "origin" sends the scheme and host only; the token travels in the body, never a URL.
+    response["Referrer-Policy"] = "origin"
     return response
 
 

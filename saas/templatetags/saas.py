@@ -1,6 +1,7 @@
 from django import template
 from django.conf import settings
 from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
 
 from saas.hosts import public_url as public_absolute_url
 
@@ -14,8 +15,8 @@ def public_url(name: str, *args: object) -> str:
 
 
 @register.simple_tag(takes_context=True)
-def active(context: template.Context, *names: str) -> str:
+def active(context: template.Context, *names: str) -> SafeString:
     """`aria-current="page"` when the current route is one of `names` (the nav's active mark)."""
     request = context.get("request")
     match = getattr(request, "resolver_match", None)
-    return 'aria-current="page"' if match is not None and match.url_name in names else ""
+    return mark_safe('aria-current="page"' if match is not None and match.url_name in names else "")
