@@ -53,7 +53,7 @@ class AuditEvent(models.Model):
     def actor_name(self) -> str:
         """Who did it, by display name where the account still exists."""
         if self.actor_id is not None and self.actor is not None:
-            return self.actor.get_full_name()  # type: ignore[attr-defined]
+            return self.actor.get_full_name()
         return self.actor_email or "System"
 
     @property
@@ -63,7 +63,7 @@ class AuditEvent(models.Model):
         role = str(data.get("role", "")).capitalize()
         template = SENTENCES.get(self.action)
         if template is None:
-            return f"{self.actor_name}: {self.get_action_display()} {self.target}".strip()  # type: ignore[attr-defined]
+            return f"{self.actor_name}: {self.get_action_display()} {self.target}".strip()
         values = {
             "actor": self.actor_name,
             "target": self.target,

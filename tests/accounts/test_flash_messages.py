@@ -43,9 +43,11 @@ def test_after_accepting_an_invitation_signed_in(public_browser, make_tenant, me
     tenant = on_plan(make_tenant(), "pro")
     owner = member_of(tenant, role="owner")
     invitee = UserFactory(email="existing@example.com")
-    invitation = invitation_create(tenant=tenant, inviter=owner, email=invitee.email, role="member")
+    invitation = invitation_create(tenant=tenant, inviter=owner, email="existing@example.com", role="member")
     public_browser.force_login(invitee)
-    response = public_browser.post(f"/invitations/{token_for_salt(invitation.token_salt)}/", {"action": "accept"})
+    response = public_browser.post(
+        f"/invitations/{token_for_salt(invitation.token_salt)}/", {"action": "accept"}
+    )
     landing, _ = follow_handoff(response)
     shown_once(landing, f"You joined {tenant.name} as Member.")
 

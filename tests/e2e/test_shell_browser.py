@@ -32,7 +32,9 @@ ARTIFACTS = Path(settings.BASE_DIR) / "var" / "artifacts" / "browser"
 AXE_VERSION = os.environ.get("AXE_VERSION", "4.10.3")
 AXE_CACHE = Path(
     os.environ.get("AXE_CACHE_DIR")
-    or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "saas-foundation" / f"axe-core-{AXE_VERSION}"
+    or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    / "saas-foundation"
+    / f"axe-core-{AXE_VERSION}"
 )
 AXE_JS = AXE_CACHE / "node_modules" / "axe-core" / "axe.min.js"
 TIMEOUT_MS = 15_000
