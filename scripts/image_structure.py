@@ -34,7 +34,7 @@ import shlex
 import shutil
 import signal
 import socket
-import subprocess  # noqa: S404
+import subprocess
 import sys
 import time
 import urllib.error

@@ -23,7 +23,7 @@ class _Google(BaseHTTPRequestHandler):
     secrets: dict[str, str] = {}
     seen_tokens: list[str] = []
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         if self.path.startswith("/computeMetadata/v1/instance/service-accounts/default/token"):
             if self.headers.get("Metadata-Flavor") != "Google":
                 return self._answer(403, {})
