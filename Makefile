@@ -35,6 +35,7 @@ dev: $(STAMP)
 
 test: $(STAMP)
 	@scripts/ensure-chromium
+	@scripts/ensure-axe
 	$(PY) -m devtools test $(ARGS)
 
 lint: $(STAMP)

@@ -11,6 +11,7 @@ into it (login CSRF). A cross-site page cannot forge the Origin of its POST.
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -23,15 +24,19 @@ from tenants.selectors import tenant_absolute_url
 
 def handoff_response(request: HttpRequest, *, user: User, tenant: Tenant) -> HttpResponse:
     """The page that takes `user`'s browser to the tenant's host, logged in there."""
-    token = login_handoff_create(user=user, tenant=tenant)
+    # Messages queued here belong to the page the user lands on: they travel with the token
+    # (reading them marks them shown on this host) and the tenant host adds them on redeem.
+    pending = [[message.level, str(message)] for message in messages.get_messages(request)]
+    token = login_handoff_create(user=user, tenant=tenant, messages=pending)
     action = tenant_absolute_url(tenant=tenant, path=reverse("login_handoff", urlconf=settings.ROOT_URLCONF))
     response = render(
         request, "accounts/handoff_continue.html", {"action": action, "token": token, "tenant": tenant}
     )
     response["Cache-Control"] = "no-store"  # the page carries a live token
-    # Django's default "same-origin" makes browsers send `Origin: null` on this cross-origin
-    # POST, and the Origin is what the tenant host checks. The token is in the body, not the URL.
-    response["Referrer-Policy"] = "strict-origin"
+    # Not "no-referrer": with it Chromium sends `Origin: null` on the form's cross-host POST
+    # (Fetch spec, "serializing a request origin") and the tenant host refuses every hand-off.
+    # "origin" sends the scheme and host only; the token travels in the body, never a URL.
+    response["Referrer-Policy"] = "origin"
     return response
 
 
@@ -52,3 +57,9 @@ def handoff_origin_allowed(origin: str | None) -> bool:
         and port == (settings.SAAS_PUBLIC_PORT or "")
         and (host == base or host.endswith("." + base))
     )
+
+
+def handoff_messages_restore(request: HttpRequest, pending: list[list[object]]) -> None:
+    """Add the messages a hand-off carried to this host's request (shown once, here)."""
+    for level, text in pending:
+        messages.add_message(request, int(level), str(text))  # type: ignore[call-overload]

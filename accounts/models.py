@@ -128,6 +128,9 @@ class LoginHandoff(models.Model):
     tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
+    # Flash messages queued on the minting host ([level, text] pairs): shown on the host the
+    # user lands on, where the session is, instead of on the one they are leaving.
+    messages = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

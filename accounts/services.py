@@ -15,11 +15,22 @@ from django.db import ProgrammingError, connection, transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from accounts.models import LoginHandoff, Membership, User, email_normalize
+from accounts.errors import MembershipError
+from accounts.models import ROLE_RANK, LoginHandoff, Membership, User, email_normalize
 from activity.models import AuditAction
 from activity.services import audit_record
 from saas.crypto import token_hash
-from saas.signals import UserSignedUp, user_signed_up
+from saas.events import DomainEvent
+from saas.signals import (
+    MembershipChanged,
+    TenantRenamed,
+    UserSignedUp,
+    member_left,
+    member_removed,
+    member_role_changed,
+    tenant_renamed,
+    user_signed_up,
+)
 from saas.text import display_text_clean
 from tenants.models import Domain, Tenant
 from tenants.services import tenant_domain_for_slug, tenant_provision
@@ -124,19 +135,7 @@ def _provision(*, organization_name: str, slug: str, owner: User) -> Tenant:
         ) from error
 
 
-@transaction.atomic
-def user_sign_up(
-    *, email: str, password: str, organization_name: str, subdomain: str | None = None
-) -> SignUp:
-    """Create an account, its organization (tenant, schema, domain) and owner membership."""
-    email = email_normalize(email)
-    organization_name = display_text_clean(organization_name)
-    subdomain = (subdomain or "").strip().lower() or None
-    # Two submissions of the same form must not both get past the "email free" check: the
-    # second waits here until the first commits, then sees the account.
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"sign-up:{email}"])
-
+def _organization_errors(*, organization_name: str, subdomain: str | None) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if not organization_name:
         errors["organization_name"] = ["Enter your organization's name."]
@@ -148,7 +147,49 @@ def user_sign_up(
         else:
             if not _slug_free(subdomain):
                 errors["subdomain"] = ["This subdomain is already taken."]
-    user = User(email=email)
+    return errors
+
+
+def _organization_provision(*, owner: User, organization_name: str, subdomain: str | None) -> Membership:
+    """The organization of a sign-up or of an existing user's "New organization": one path."""
+    if subdomain is not None:
+        tenant = _provision(organization_name=organization_name, slug=subdomain, owner=owner)
+    else:
+        tenant = _provision_derived(organization_name=organization_name, owner=owner)
+    return membership_create(user=owner, tenant=tenant, role=Membership.Role.OWNER)
+
+
+@transaction.atomic
+def organization_create(*, user: User, organization_name: str, subdomain: str | None = None) -> Membership:
+    """A signed-in user starts another organization and owns it (no second account)."""
+    organization_name = display_text_clean(organization_name)
+    subdomain = (subdomain or "").strip().lower() or None
+    errors = _organization_errors(organization_name=organization_name, subdomain=subdomain)
+    if errors:
+        raise ValidationError(errors)
+    return _organization_provision(owner=user, organization_name=organization_name, subdomain=subdomain)
+
+
+@transaction.atomic
+def user_sign_up(
+    *,
+    email: str,
+    password: str,
+    organization_name: str,
+    subdomain: str | None = None,
+    full_name: str = "",
+) -> SignUp:
+    """Create an account, its organization (tenant, schema, domain) and owner membership."""
+    email = email_normalize(email)
+    organization_name = display_text_clean(organization_name)
+    subdomain = (subdomain or "").strip().lower() or None
+    # Two submissions of the same form must not both get past the "email free" check: the
+    # second waits here until the first commits, then sees the account.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"sign-up:{email}"])
+
+    errors = _organization_errors(organization_name=organization_name, subdomain=subdomain)
+    user = User(email=email, full_name=display_text_clean(full_name))
     try:
         user.full_clean(exclude=["password"])
     except ValidationError as error:
@@ -166,11 +207,8 @@ def user_sign_up(
     address = EmailAddress(user=user, email=email, primary=True, verified=False)
     address.full_clean(validate_unique=False)
     address.save()
-    if subdomain is not None:
-        tenant = _provision(organization_name=organization_name, slug=subdomain, owner=user)
-    else:
-        tenant = _provision_derived(organization_name=organization_name, owner=user)
-    membership = membership_create(user=user, tenant=tenant, role=Membership.Role.OWNER)
+    membership = _organization_provision(owner=user, organization_name=organization_name, subdomain=subdomain)
+    tenant = membership.tenant
     user_signed_up.publish(
         UserSignedUp(user_id=user.pk, tenant_id=tenant.pk), tenant_schema=tenant.schema_name
     )
@@ -194,6 +232,229 @@ def _provision_derived(*, organization_name: str, owner: User) -> Tenant:
     )
 
 
+# --- Member management ------------------------------------------------------------------------
+#
+# Every change to who is in an organization, and with which role, serializes on the tenant's
+# row (FOR NO KEY UPDATE, as invitations do for seats): "is this the last owner?" is then
+# answered on rows nobody else is changing. The tenant guard reads the membership on every
+# request, so a removal or demotion takes effect on the person's next request.
+
+
+def _lock_tenant(tenant: Tenant) -> Tenant:
+    return Tenant.objects.select_for_update(no_key=True).get(pk=tenant.pk)
+
+
+def _locked_membership(*, user: User, tenant: Tenant) -> Membership:
+    membership = (
+        Membership.objects.select_for_update().select_related("user").filter(user=user, tenant=tenant).first()
+    )
+    if membership is None:
+        raise MembershipError("This person is not a member of the organization.", code="not_member")
+    return membership
+
+
+def _owner_count(tenant: Tenant) -> int:
+    return Membership.objects.filter(tenant=tenant, role=Membership.Role.OWNER).count()
+
+
+def _manager(*, actor: User, tenant: Tenant, target: Membership) -> Membership:
+    """The actor's membership if they may manage `target` (admins never touch owners)."""
+    acting = _locked_membership(user=actor, tenant=tenant) if actor.pk != target.user_id else target
+    if not acting.is_admin:
+        raise MembershipError("Only owners and admins can manage members.", code="forbidden")
+    if target.role == Membership.Role.OWNER and acting.role != Membership.Role.OWNER:
+        raise MembershipError("Only an owner can change or remove another owner.", code="forbidden")
+    return acting
+
+
+def _membership_audit(
+    tenant: Tenant, action: AuditAction, *, actor: User, target: User, role: str, previous_role: str
+) -> None:
+    with schema_context(tenant.schema_name):
+        audit_record(
+            action=action,
+            actor=actor,
+            target=target.email,
+            data={"user_id": target.pk, "role": role, "previous_role": previous_role},
+        )
+
+
+def _membership_publish(
+    event: DomainEvent[MembershipChanged],
+    tenant: Tenant,
+    *,
+    user_id: int,
+    role: str,
+    previous_role: str,
+    actor: User,
+) -> None:
+    event.publish(
+        MembershipChanged(
+            tenant_id=tenant.pk, user_id=user_id, role=role, previous_role=previous_role, actor_id=actor.pk
+        ),
+        tenant_schema=tenant.schema_name,
+    )
+
+
+@transaction.atomic
+def membership_role_change(*, actor: User, membership: Membership, role: str) -> Membership:
+    """Give a member another role (owners and admins; never above the actor's own role)."""
+    tenant = _lock_tenant(membership.tenant)
+    target = _locked_membership(user=membership.user, tenant=tenant)
+    acting = _manager(actor=actor, tenant=tenant, target=target)
+    if role not in ROLE_RANK:
+        raise MembershipError("Choose a valid role.", code="role")
+    if ROLE_RANK[Membership.Role(role)] < ROLE_RANK[Membership.Role(acting.role)]:
+        raise MembershipError("You cannot give a role above your own.", code="role")
+    previous_role = target.role
+    if role == previous_role:
+        return target
+    if previous_role == Membership.Role.OWNER and _owner_count(tenant) == 1:
+        raise MembershipError(
+            "This is the organization's only owner. Make someone else an owner first.", code="last_owner"
+        )
+    target.role = role
+    target.save(update_fields=["role"])
+    _membership_audit(
+        tenant,
+        AuditAction.MEMBER_ROLE_CHANGED,
+        actor=actor,
+        target=target.user,
+        role=role,
+        previous_role=previous_role,
+    )
+    _membership_publish(
+        member_role_changed,
+        tenant,
+        user_id=target.user_id,
+        role=role,
+        previous_role=previous_role,
+        actor=actor,
+    )
+    return target
+
+
+@transaction.atomic
+def membership_remove(*, actor: User, membership: Membership) -> None:
+    """Remove someone else from the organization (owners and admins; admins never remove owners)."""
+    tenant = _lock_tenant(membership.tenant)
+    target = _locked_membership(user=membership.user, tenant=tenant)
+    if target.user_id == actor.pk:
+        raise MembershipError("To leave the organization yourself, use Leave.", code="self")
+    _manager(actor=actor, tenant=tenant, target=target)
+    previous_role = target.role
+    target.delete()
+    _membership_audit(
+        tenant,
+        AuditAction.MEMBER_REMOVED,
+        actor=actor,
+        target=target.user,
+        role="",
+        previous_role=previous_role,
+    )
+    _membership_publish(
+        member_removed, tenant, user_id=target.user_id, role="", previous_role=previous_role, actor=actor
+    )
+
+
+@transaction.atomic
+def membership_leave(*, membership: Membership) -> None:
+    """Leave an organization; its only owner cannot (they transfer ownership first)."""
+    tenant = _lock_tenant(membership.tenant)
+    target = _locked_membership(user=membership.user, tenant=tenant)
+    if target.role == Membership.Role.OWNER and _owner_count(tenant) == 1:
+        raise MembershipError(
+            "You are the organization's only owner. Transfer ownership before you leave.", code="last_owner"
+        )
+    previous_role = target.role
+    target.delete()
+    _membership_audit(
+        tenant,
+        AuditAction.MEMBER_LEFT,
+        actor=target.user,
+        target=target.user,
+        role="",
+        previous_role=previous_role,
+    )
+    _membership_publish(
+        member_left, tenant, user_id=target.user_id, role="", previous_role=previous_role, actor=target.user
+    )
+
+
+@transaction.atomic
+def tenant_ownership_transfer(*, actor: User, membership: Membership) -> Membership:
+    """An owner makes another member the owner and becomes an admin; returns the new owner's membership."""
+    tenant = _lock_tenant(membership.tenant)
+    acting = _locked_membership(user=actor, tenant=tenant)
+    if acting.role != Membership.Role.OWNER:
+        raise MembershipError("Only an owner can transfer ownership.", code="forbidden")
+    target = _locked_membership(user=membership.user, tenant=tenant)
+    if target.pk == acting.pk:
+        raise MembershipError("You are the owner already; choose another member.", code="self")
+    previous_role = target.role
+    target.role = Membership.Role.OWNER
+    target.save(update_fields=["role"])
+    acting.role = Membership.Role.ADMIN
+    acting.save(update_fields=["role"])
+    with schema_context(tenant.schema_name):
+        audit_record(
+            action=AuditAction.OWNERSHIP_TRANSFERRED,
+            actor=actor,
+            target=target.user.email,
+            data={"user_id": target.user_id, "role": Membership.Role.OWNER, "previous_role": previous_role},
+        )
+    for user_id, role, before in (
+        (target.user_id, Membership.Role.OWNER, previous_role),
+        (acting.user_id, Membership.Role.ADMIN, Membership.Role.OWNER),
+    ):
+        _membership_publish(
+            member_role_changed, tenant, user_id=user_id, role=role, previous_role=before, actor=actor
+        )
+    return target
+
+
+@transaction.atomic
+def tenant_rename(*, actor: User, tenant: Tenant, name: str) -> Tenant:
+    """Rename an organization (owners and admins); the subdomain stays."""
+    tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    acting = Membership.objects.filter(user=actor, tenant=tenant).first()
+    if acting is None or not acting.is_admin:
+        raise MembershipError("Only owners and admins can rename the organization.", code="forbidden")
+    name = display_text_clean(name)
+    previous_name = tenant.name
+    tenant.name = name
+    try:
+        tenant.full_clean(validate_unique=False)
+    except ValidationError as error:
+        raise MembershipError(
+            " ".join(error.message_dict.get("name", error.messages)), code="name"
+        ) from error
+    if name == previous_name:
+        return tenant
+    tenant.save(update_fields=["name", "updated_at"])
+    with schema_context(tenant.schema_name):
+        audit_record(
+            action=AuditAction.TENANT_RENAMED,
+            actor=actor,
+            target=tenant.slug,
+            data={"name": name, "previous_name": previous_name},
+        )
+    tenant_renamed.publish(
+        TenantRenamed(tenant_id=tenant.pk, name=name, previous_name=previous_name, actor_id=actor.pk),
+        tenant_schema=tenant.schema_name,
+    )
+    return tenant
+
+
+@transaction.atomic
+def user_profile_update(*, user: User, full_name: str) -> User:
+    """Set the display name shown instead of the email address."""
+    user.full_name = display_text_clean(full_name)
+    user.full_clean(exclude=["password"], validate_unique=False)
+    user.save(update_fields=["full_name"])
+    return user
+
+
 # --- Login hand-off between hosts --------------------------------------------------------------
 
 
@@ -202,7 +463,7 @@ class HandoffInvalid(Exception):
 
 
 @transaction.atomic
-def login_handoff_create(*, user: User, tenant: Tenant) -> str:
+def login_handoff_create(*, user: User, tenant: Tenant, messages: list[list[object]] | None = None) -> str:
     """Mint a single-use link token that logs `user` in on `tenant`'s host; returns the token."""
     if not Membership.objects.filter(user=user, tenant=tenant).exists():
         raise PermissionDenied("Not a member of this organization.")
@@ -211,15 +472,17 @@ def login_handoff_create(*, user: User, tenant: Tenant) -> str:
     LoginHandoff.objects.filter(expires_at__lt=now - timedelta(hours=1)).delete()
     token = secrets.token_urlsafe(32)
     expires_at = now + timedelta(seconds=settings.LOGIN_HANDOFF_SECONDS)
-    handoff = LoginHandoff(token_hash=token_hash(token), user=user, tenant=tenant, expires_at=expires_at)
+    handoff = LoginHandoff(
+        token_hash=token_hash(token), user=user, tenant=tenant, expires_at=expires_at, messages=messages or []
+    )
     handoff.full_clean()
     handoff.save()
     return token
 
 
 @transaction.atomic
-def login_handoff_redeem(*, token: str, tenant: Tenant) -> User:
-    """Use a hand-off token on the tenant's host, once; returns whom it logs in."""
+def login_handoff_redeem(*, token: str, tenant: Tenant) -> tuple[User, list[list[object]]]:
+    """Use a hand-off token on the tenant's host, once; returns whom it logs in and their messages."""
     now = timezone.now()
     handoff = (
         LoginHandoff.objects.select_for_update()
@@ -235,4 +498,4 @@ def login_handoff_redeem(*, token: str, tenant: Tenant) -> User:
     user = handoff.user
     if not user.is_active or not Membership.objects.filter(user=user, tenant=tenant).exists():
         raise HandoffInvalid
-    return user
+    return user, list(handoff.messages)

@@ -18,12 +18,18 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.forms import SignUpForm
+from accounts.forms import OrganizationForm, ProfileForm, SignUpForm
 from accounts.guard import AuthenticatedRequest, TenantHostRequest, TenantRequest, tenant_member
-from accounts.handoff import handoff_origin_allowed, handoff_response
+from accounts.handoff import handoff_messages_restore, handoff_origin_allowed, handoff_response
 from accounts.models import User
 from accounts.selectors import membership_list_for_user, tenant_of_recent_sign_up
-from accounts.services import HandoffInvalid, login_handoff_redeem, user_sign_up
+from accounts.services import (
+    HandoffInvalid,
+    login_handoff_redeem,
+    organization_create,
+    user_profile_update,
+    user_sign_up,
+)
 from saas.hosts import public_url
 from tenants.models import Tenant
 
@@ -68,6 +74,7 @@ def signup(request: HttpRequest) -> HttpResponse:
                     password=data["password"],
                     organization_name=data["organization_name"],
                     subdomain=data["subdomain"] or None,
+                    full_name=data["full_name"],
                 )
             except ValidationError as error:
                 repeated = _repeated_sign_up(request, data["email"], data["password"])
@@ -77,6 +84,10 @@ def signup(request: HttpRequest) -> HttpResponse:
                 form.add_service_errors(error.message_dict)
             else:
                 login(request, result.user, backend=BACKEND)
+                messages.success(
+                    request,
+                    f"Welcome to {result.tenant.name}! We sent a confirmation link to {result.user.email}.",
+                )
                 return handoff_response(request, user=result.user, tenant=result.tenant)
     if request.method == "POST" and status == 200 and not form.is_valid():
         status = 400
@@ -90,6 +101,50 @@ def organization_list(request: AuthenticatedRequest) -> HttpResponse:
     """Public host: the user's organizations, each opened through a hand-off."""
     memberships = membership_list_for_user(user=request.user)
     return render(request, "accounts/organization_list.html", {"memberships": memberships})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def organization_new(request: AuthenticatedRequest) -> HttpResponse:
+    """Public host: a signed-in user starts another organization, then lands on it."""
+    form = OrganizationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            membership = organization_create(
+                user=request.user,
+                organization_name=form.cleaned_data["organization_name"],
+                subdomain=form.cleaned_data["subdomain"] or None,
+            )
+        except ValidationError as error:
+            form.add_service_errors(error.message_dict)
+        else:
+            messages.success(request, f"{membership.tenant.name} is ready. You are its owner.")
+            return handoff_response(request, user=request.user, tenant=membership.tenant)
+    context = {"form": form, "base_domain": settings.SAAS_BASE_DOMAIN}
+    return render(request, "accounts/organization_new.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request: AuthenticatedRequest) -> HttpResponse:
+    """Public host: the display name shown to teams instead of the email address."""
+    form = ProfileForm(request.POST or None, initial={"full_name": request.user.full_name})
+    if request.method == "POST" and form.is_valid():
+        try:
+            user_profile_update(user=request.user, full_name=form.cleaned_data["full_name"])
+        except ValidationError as error:
+            form.add_error("full_name", error.message_dict.get("full_name", error.messages))
+        else:
+            messages.success(request, "Your profile was saved.")
+            return redirect("profile")
+    return render(request, "accounts/profile.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+@require_GET
+def security(request: AuthenticatedRequest) -> HttpResponse:
+    """Public host: password, last login, and what is not there yet (two-factor)."""
+    return render(request, "accounts/security.html")
 
 
 @login_required
@@ -134,12 +189,13 @@ def login_handoff(request: TenantHostRequest) -> HttpResponse:
     try:
         if not handoff_origin_allowed(request.headers.get("Origin")):
             raise HandoffInvalid
-        user = login_handoff_redeem(token=request.POST.get("token", ""), tenant=request.tenant)
+        user, pending = login_handoff_redeem(token=request.POST.get("token", ""), tenant=request.tenant)
     except HandoffInvalid:
         return render(
             request, "accounts/handoff_invalid.html", {"login_url": public_url("/login/")}, status=400
         )
     login(request, user, backend=BACKEND)
+    handoff_messages_restore(request, pending)
     return redirect("/")
 
 

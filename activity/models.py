@@ -7,6 +7,11 @@ class AuditAction(models.TextChoices):
 
     TENANT_PROVISIONED = "tenant.provisioned", "Organization created"
     MEMBER_ADDED = "member.added", "Member added"
+    MEMBER_ROLE_CHANGED = "member.role_changed", "Role changed"
+    MEMBER_REMOVED = "member.removed", "Member removed"
+    MEMBER_LEFT = "member.left", "Member left"
+    OWNERSHIP_TRANSFERRED = "tenant.ownership_transferred", "Ownership transferred"
+    TENANT_RENAMED = "tenant.renamed", "Organization renamed"
     INVITATION_CREATED = "invitation.created", "Invitation sent"
     INVITATION_RESENT = "invitation.resent", "Invitation sent again"
     INVITATION_REMINDED = "invitation.reminded", "Invitation reminder sent"
@@ -48,3 +53,51 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.target}".strip()
+
+    @property
+    def actor_name(self) -> str:
+        """Who did it, by display name where the account still exists."""
+        if self.actor_id is not None and self.actor is not None:
+            return self.actor.get_full_name()
+        return self.actor_email or "System"
+
+    @property
+    def sentence(self) -> str:
+        """The row as a person reads it: "owner@acme.test invited bo@acme.test as Admin"."""
+        data = self.data or {}
+        role = str(data.get("role", "")).capitalize()
+        template = SENTENCES.get(self.action)
+        if template is None:
+            return f"{self.actor_name}: {self.get_action_display()} {self.target}".strip()
+        values = {
+            "actor": self.actor_name,
+            "target": self.target,
+            "role": role,
+            "previous_role": str(data.get("previous_role", "")).capitalize(),
+            "name": data.get("name", ""),
+            "previous_name": data.get("previous_name", ""),
+        }
+        if self.action == AuditAction.MEMBER_ADDED and self.actor_email == self.target:
+            template = "{actor} joined as {role}"
+        return template.format(**values)
+
+
+# One sentence per action; {actor} is the display name, {target} what the row names.
+SENTENCES: dict[str, str] = {
+    AuditAction.TENANT_PROVISIONED: "{actor} created the organization",
+    AuditAction.MEMBER_ADDED: "{actor} added {target} as {role}",
+    AuditAction.MEMBER_ROLE_CHANGED: "{actor} changed {target}'s role from {previous_role} to {role}",
+    AuditAction.MEMBER_REMOVED: "{actor} removed {target} from the organization",
+    AuditAction.MEMBER_LEFT: "{actor} left the organization",
+    AuditAction.OWNERSHIP_TRANSFERRED: "{actor} transferred ownership to {target}",
+    AuditAction.TENANT_RENAMED: "{actor} renamed the organization from {previous_name} to {name}",
+    AuditAction.INVITATION_CREATED: "{actor} invited {target} as {role}",
+    AuditAction.INVITATION_RESENT: "{actor} sent the invitation to {target} again",
+    AuditAction.INVITATION_REMINDED: "A reminder went to {target} about their invitation",
+    AuditAction.INVITATION_ACCEPTED: "{target} accepted the invitation and joined as {role}",
+    AuditAction.INVITATION_DECLINED: "{target} declined the invitation",
+    AuditAction.INVITATION_REVOKED: "{actor} withdrew the invitation to {target}",
+    AuditAction.INVITATION_EXPIRED: "The invitation to {target} expired",
+    AuditAction.BILLING_CUSTOMER_CREATED: "Billing was set up",
+    AuditAction.BILLING_PLAN_CHANGED: "The plan changed to {target}",
+}

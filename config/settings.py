@@ -125,9 +125,10 @@ DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 MIDDLEWARE = [
     "saas.health.HealthCheckMiddleware",
     "saas.observability.RequestContextMiddleware",
+    # Static files on every host, the unknown-host page's stylesheet included.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "tenants.middleware.TenantResolutionMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "accounts.middleware.SessionHostMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -153,6 +154,9 @@ TEMPLATES = [
         },
     },
 ]
+
+# Every form: label, input, help, then errors under the field (saas/templates/saas/forms/).
+FORM_RENDERER = "saas.forms.FormRenderer"
 
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
@@ -302,11 +306,13 @@ ACCOUNT_RATE_LIMITS = {
 LOGIN_HANDOFF_SECONDS = env.int("LOGIN_HANDOFF_SECONDS", default=60)
 
 # --- Email -------------------------------------------------------------------------------
+# django-environ drops the first slash of a filemail:// path: four slashes keep it absolute,
+# so `make dev` writes to <checkout>/var/mail/ wherever it is started from.
 EMAIL_CONFIG = env.email_url_config(
-    required_in_production("EMAIL_URL", "filemail://" + str(BASE_DIR / "var" / "mail"))
+    required_in_production("EMAIL_URL", "filemail:///" + str(BASE_DIR / "var" / "mail"))
 )
 vars().update(EMAIL_CONFIG)
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"Saas <no-reply@{SAAS_BASE_DOMAIN}>")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"{SAAS_SITE_NAME} <no-reply@{SAAS_BASE_DOMAIN}>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Celery ------------------------------------------------------------------------------

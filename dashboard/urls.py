@@ -4,4 +4,10 @@ from dashboard import views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("settings/", views.settings_organization, name="settings_organization"),
+    path("settings/delete/", views.organization_delete, name="settings_delete"),
+    path("settings/leave/", views.organization_leave, name="organization_leave"),
+    path("settings/transfer/", views.ownership_transfer, name="ownership_transfer"),
+    path("settings/members/<int:membership_id>/role/", views.member_role, name="member_role"),
+    path("settings/members/<int:membership_id>/remove/", views.member_remove, name="member_remove"),
 ]

@@ -140,6 +140,11 @@ def _processes(port: int, reload: bool, env: dict[str, str]) -> list[Child]:
     worker, worker_env = procfile_command("worker", env)
     beat, beat_env = procfile_command("beat", env)
     beat = option_set(beat, "--schedule", str(var_dir() / "celerybeat-schedule"))
+    # Worker and beat log every task at INFO; in the console that buries the URLs and any
+    # warning. DEV_CELERY_LOGLEVEL=INFO brings it back.
+    celery_level = os.environ.get("DEV_CELERY_LOGLEVEL", "WARNING")
+    worker = option_set(worker, "--loglevel", celery_level)
+    beat = option_set(beat, "--loglevel", celery_level)
     return [
         Child("web", web, env=web_env),
         Child("worker", worker, env=worker_env),

@@ -30,7 +30,16 @@ def invitation_pending_list(*, tenant: Tenant) -> list[dict[str, Any]]:
             dict(row)
             for row in Invitation.objects.filter(tenant=tenant, state=Invitation.State.PENDING)
             .order_by("-created_at")
-            .values("id", "email", "role", "invited_by__email", "created_at", "sent_at", "expires_at")
+            .values(
+                "id",
+                "email",
+                "role",
+                "invited_by__email",
+                "invited_by__full_name",
+                "created_at",
+                "sent_at",
+                "expires_at",
+            )
         ]
         pending_cache_set(tenant=tenant, rows=rows)
     now = timezone.now()

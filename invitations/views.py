@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -60,7 +61,16 @@ def members(request: TenantRequest) -> HttpResponse:
                     role=form.cleaned_data["role"],
                 )
             except InvitationError as error:
-                form.add_error("role" if error.code == "role" else "email", error.message)
+                if error.code == "seat_limit":
+                    # The way out of a full plan is one click away, for the people who can take it.
+                    form.add_error(
+                        "email",
+                        format_html(
+                            '{} <a href="{}">See plans and billing</a>', error.message, reverse("billing")
+                        ),
+                    )
+                else:
+                    form.add_error("role" if error.code == "role" else "email", error.message)
             else:
                 # The link goes to the invitee's mailbox only: an account made from it is
                 # verified by that alone, so nobody else, the inviter included, may see it.
@@ -80,6 +90,7 @@ def _members_context(request: TenantRequest, form: InviteForm) -> dict[str, obje
         "members": membership_list_for_tenant(tenant=request.tenant),
         "pending": invitation_pending_list(tenant=request.tenant),
         "form": form,
+        "roles": Membership.Role.choices,
     }
 
 
@@ -141,6 +152,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
                 return redirect(request.path)
             if action == "accept" and user.is_authenticated:
                 invitation_accept(invitation=found, user=user)
+                messages.success(request, f"You joined {found.tenant.name} as {found.get_role_display()}.")
                 return _tenant_home(request, user, found)
             if action == "signup" and not user.is_authenticated and signup_form.is_valid():
                 try:
@@ -150,6 +162,9 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
                         signup_form.add_error(field if field in signup_form.fields else None, field_errors)
                 else:
                     login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
+                    messages.success(
+                        request, f"Welcome! You joined {found.tenant.name} as {found.get_role_display()}."
+                    )
                     return _tenant_home(request, membership.user, found)
         except InvitationError as refused:
             error = refused.message

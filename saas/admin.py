@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.apps import apps
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth import get_permission_codename
 from django.db.models import Model
@@ -89,3 +90,22 @@ class TaskDeliveryAdmin(admin.ModelAdmin):
             else:
                 retried += 1
         self.message_user(request, f"{retried} delivery(ies) sent again.", messages.SUCCESS)
+
+
+# The product's name on every admin page, and its own models above dj-stripe's.
+admin.site.site_header = f"{settings.SAAS_SITE_NAME} administration"
+admin.site.site_title = f"{settings.SAAS_SITE_NAME} admin"
+admin.site.index_title = "Organizations, people and billing"
+# Apps in this order first (tenants, users and memberships, invitations, billing's webhook
+# inbox, the outbox and deliveries); every other app (dj-stripe's, Django's) follows by name.
+ADMIN_APP_ORDER = ["tenants", "accounts", "invitations", "billing", "saas"]
+_app_list = admin.site.get_app_list
+
+
+def _ordered_app_list(request: HttpRequest, app_label: str | None = None) -> list[dict[str, Any]]:
+    rank = {label: index for index, label in enumerate(ADMIN_APP_ORDER)}
+    apps = _app_list(request, app_label)
+    return sorted(apps, key=lambda app: (rank.get(app["app_label"], len(rank)), app["name"]))
+
+
+admin.site.get_app_list = _ordered_app_list  # type: ignore[method-assign]

@@ -41,6 +41,25 @@ class MemberJoined:
 
 
 @dataclass(frozen=True, kw_only=True)
+class MembershipChanged:
+    """A membership's role changed or it ended; `role` is "" once the person is no longer a member."""
+
+    tenant_id: int
+    user_id: int
+    role: str
+    previous_role: str
+    actor_id: int | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TenantRenamed:
+    tenant_id: int
+    name: str
+    previous_name: str
+    actor_id: int | None
+
+
+@dataclass(frozen=True, kw_only=True)
 class StripeEventReceived:
     webhook_event_id: int
     stripe_event_id: str
@@ -76,6 +95,18 @@ invitation_expired = DomainEvent("invitation.expired", InvitationChanged)
 
 member_joined = DomainEvent("member.joined", MemberJoined)
 """A person joined an organization by accepting an invitation (admins are told in the app)."""
+
+member_role_changed = DomainEvent("member.role_changed", MembershipChanged)
+"""A member's role changed (by an admin, or both sides of an ownership transfer)."""
+
+member_removed = DomainEvent("member.removed", MembershipChanged)
+"""An owner or admin removed a member; their access ended with the commit."""
+
+member_left = DomainEvent("member.left", MembershipChanged)
+"""A member left the organization; their access ended with the commit."""
+
+tenant_renamed = DomainEvent("tenant.renamed", TenantRenamed)
+"""An owner or admin renamed the organization."""
 
 stripe_event_received = DomainEvent("billing.stripe_event_received", StripeEventReceived)
 """A verified Stripe webhook was stored in the inbox (a task applies it)."""

@@ -21,7 +21,8 @@ def hostname_of(request: HttpRequest) -> str:
 
 
 def unknown_host_response(request: HttpRequest, hostname: str) -> HttpResponse:
-    body = render_to_string("tenants/unknown_host.html", {"hostname": hostname, "request": request})
+    # Rendered with the request so the page names the site and links to the public host.
+    body = render_to_string("tenants/unknown_host.html", {"hostname": hostname}, request=request)
     return HttpResponseNotFound(body)
 
 
@@ -31,7 +32,8 @@ class TenantResolutionMiddleware:
     The host lookup is served from a per-process cache (tenants.resolution) and the connection's
     search path is changed only when the schema differs from the one it already has
     (tenants.postgresql_backend). Unknown or malformed hosts get a 404 page and never reach
-    a view, so they can see neither public nor tenant data.
+    a view, so they can see neither public nor tenant data. WhiteNoise runs before this
+    middleware, so that page's stylesheet is served on every host.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:

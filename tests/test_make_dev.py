@@ -100,7 +100,7 @@ def test_dev_runner_serves_the_demo_and_stops_cleanly_on_ctrl_c(tmp_path):
 
         landing = httpx.get(f"{base}/", headers={"Host": f"localhost:{port}"})
         assert landing.status_code == 200
-        assert b"Create your organization" in landing.content
+        assert b"isolated by design" in landing.content
         demo = httpx.get(f"{base}/", headers={"Host": f"{DEMO_SLUG}.localhost:{port}"})
         assert demo.status_code == 302, demo.text[:500]  # anonymous: off to log in, not a 404
         assert demo.headers["location"].startswith(f"http://localhost:{port}/login/")

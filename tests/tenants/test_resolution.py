@@ -82,7 +82,7 @@ def test_public_host_serves_the_landing_page(tenant):
     for host in (settings.SAAS_BASE_DOMAIN, f"www.{settings.SAAS_BASE_DOMAIN}"):
         response = Client(HTTP_HOST=host).get("/")
         assert response.status_code == 200
-        assert b"Create your organization" in response.content
+        assert b"isolated by design" in response.content and b"Pricing" in response.content
         assert response.wsgi_request.tenant is None  # type: ignore[attr-defined]
 
 
