@@ -20,6 +20,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from accounts.errors import MembershipError
 from invitations.errors import InvitationBusy, InvitationError
 from projects.errors import ProjectError, ProjectVersionConflict
 
@@ -64,6 +65,9 @@ class Conflict(exceptions.APIException):
 # Invitation refusals by code: who may not (403), too soon (429), busy (409); the rest are
 # requests that cannot be carried out as asked (409, with the service's message).
 _INVITATION_STATUS = {"forbidden": 403, "rate_limited": 429, "busy": 409, "role": 400}
+# Refusals of accounts' member services: who may act (403), a bad role (400); the rules
+# (last owner, acting on yourself) are conflicts with the organization's state (409).
+_MEMBERSHIP_STATUS = {"forbidden": 403, "role": 400, "not_member": 404}
 
 
 def problem(status_code: int, code: str, detail: str, errors: list[dict[str, str]] | None = None) -> dict:
@@ -119,6 +123,10 @@ def _as_api_exception(exc: Exception) -> exceptions.APIException | None:
         return Conflict(exc.message, exc.code)
     if isinstance(exc, InvitationBusy):
         return Conflict(exc.message, exc.code)
+    if isinstance(exc, MembershipError):
+        error = Conflict(exc.message, exc.code)
+        error.status_code = _MEMBERSHIP_STATUS.get(exc.code, status.HTTP_409_CONFLICT)  # type: ignore[assignment]
+        return error
     if isinstance(exc, InvitationError):
         error = Conflict(exc.message, exc.code)
         error.status_code = _INVITATION_STATUS.get(exc.code, status.HTTP_409_CONFLICT)  # type: ignore[assignment]

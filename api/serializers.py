@@ -20,6 +20,10 @@ class MemberSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField(read_only=True)
 
 
+class MemberRoleSerializer(StrictSerializer):
+    role = serializers.ChoiceField(choices=Membership.Role.choices)
+
+
 class InvitationSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     email = serializers.EmailField(read_only=True)

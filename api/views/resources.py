@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import Membership, User
+from accounts.services import membership_remove, membership_role_change
 from api import serializers as api_serializers
 from api.views.base import ApiView, ApiViewSet, etag_of, expected_version
 from billing.seats import seats_used
@@ -46,7 +47,22 @@ def _path_id(view: ApiViewSet) -> int:
     return int(raw)
 
 
-@extend_schema_view(list=extend_schema(summary="List the organization's members", tags=["members"]))
+@extend_schema_view(
+    list=extend_schema(summary="List the organization's members", tags=["members"]),
+    partial_update=extend_schema(
+        summary="Change a member's role (owners and admins; never above your own, never the last owner)",
+        tags=["members"],
+        request=api_serializers.MemberRoleSerializer,
+        parameters=[ID],
+        responses={200: api_serializers.MemberSerializer},
+    ),
+    destroy=extend_schema(
+        summary="Remove a member (owners and admins; admins never remove owners)",
+        tags=["members"],
+        parameters=[ID],
+        responses={204: None},
+    ),
+)
 class MemberViewSet(ApiViewSet):
     """The organization's members and their roles."""
 
@@ -55,12 +71,34 @@ class MemberViewSet(ApiViewSet):
     filter_fields = {"role": ("role", serializers.ChoiceField(choices=Membership.Role.choices))}
     ordering_fields = ["created_at"]
 
+    write_role = Membership.Role.ADMIN
+
     def get_queryset(self) -> QuerySet[Membership]:
-        return Membership.objects.filter(tenant=self.request.tenant).select_related("user")  # type: ignore[attr-defined]
+        return Membership.objects.filter(tenant=self.request.tenant).select_related("user", "tenant")  # type: ignore[attr-defined]
+
+    def _membership(self) -> Membership:
+        membership = self.get_queryset().filter(pk=_path_id(self)).first()
+        if membership is None:
+            raise exceptions.NotFound()
+        return membership
 
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def partial_update(self, request: Request, pk: str) -> Response:
+        data = api_serializers.MemberRoleSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        changed = membership_role_change(
+            actor=request.user,  # type: ignore[arg-type]
+            membership=self._membership(),
+            role=data.validated_data["role"],
+        )
+        return Response(self.get_serializer(changed).data)
+
+    def destroy(self, request: Request, pk: str) -> Response:
+        membership_remove(actor=request.user, membership=self._membership())  # type: ignore[arg-type]
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 @extend_schema_view(
