@@ -531,6 +531,14 @@ def probe_settings() -> tuple[list[str], list[str]]:
     return failures, [f"DEBUG={settings.DEBUG}, storage {storage.rsplit('.', 1)[-1]}"]
 
 
+def _compression_pays(path: Path) -> bool:
+    """Whether WhiteNoise would have written a .gz: it skips files gzip shrinks by under 5%."""
+    import gzip
+
+    data = path.read_bytes()
+    return bool(data) and len(gzip.compress(data)) / len(data) <= 0.95
+
+
 def probe_static() -> tuple[list[str], list[str]]:
     from django.conf import settings
     from django.contrib.staticfiles.finders import get_finders
@@ -553,6 +561,7 @@ def probe_static() -> tuple[list[str], list[str]]:
         if hashed.endswith((".css", ".js"))
         and (root / hashed).is_file()
         and not (root / f"{hashed}.gz").is_file()
+        and _compression_pays(root / hashed)
     ]
     # What collectstatic should have collected (its default ignore patterns).
     expected = {path for finder in get_finders() for path, _ in finder.list(["CVS", ".*", "*~"])}

@@ -38,7 +38,7 @@ def test_upgrade_notifies_owners_and_admins_once(
     client.force_login(owner)
     page = client.get("/", HTTP_HOST=host_of(tenant)).content.decode()
     assert "Your plan is now Pro." in page
-    assert "1 unread" in page
+    assert '<span data-live="notifications-count">1</span> unread' in page
     client.force_login(member)
     assert "Your plan is now Pro." not in client.get("/", HTTP_HOST=host_of(tenant)).content.decode()
 

@@ -10,6 +10,7 @@ import itertools
 import time
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from tests.factories import DEFAULT_PASSWORD, UserFactory
@@ -77,7 +78,7 @@ def test_staff_wrong_passwords_are_locked_out_then_the_right_one_opens_the_admin
 
     assert landed.redirect_chain[-1][0] == "/admin/"
     assert landed.status_code == 200
-    assert "Site administration" in landed.content.decode()
+    assert f"{settings.SAAS_SITE_NAME} administration" in landed.content.decode()
     assert browser.session["_auth_user_id"] == str(staff.pk)
 
 

@@ -38,7 +38,7 @@ def test_audit_row_of_one_tenant_is_not_shown_on_another_tenants_dashboard(two_t
     assert b"secret-only-in-first" in dashboard(first, first_member)
     second_page = dashboard(second, second_member)
     assert b"secret-only-in-first" not in second_page
-    assert b"Member added" in second_page  # the second tenant's own activity is listed
+    assert b"joined as Member" in second_page  # the second tenant's own activity is listed
 
     # A member of the first tenant visiting the second tenant's host sees no data at all.
     intruder = Client(HTTP_HOST=host_of(second))
@@ -46,7 +46,7 @@ def test_audit_row_of_one_tenant_is_not_shown_on_another_tenants_dashboard(two_t
     response = intruder.get("/")
     assert response.status_code == 403
     assert b"secret-only-in-first" not in response.content
-    assert b"Member added" not in response.content
+    assert b"joined as Member" not in response.content
 
 
 def test_audit_row_of_one_tenant_is_not_found_from_another_tenants_schema(two_tenants_with_members):
