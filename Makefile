@@ -43,7 +43,7 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy .
 	$(VENV)/bin/lint-imports
-	$(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
+	SAAS_ENVIRONMENT=development $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 
 # Checkov and the workflow linters pin many packages: their own virtualenv keeps them out of .venv.
 VERIFY_VENV := .venv-verify

@@ -1,13 +1,14 @@
 """Every email the product sends shares one layout (saas/templates/saas/email/base.html)."""
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from django.template.loader import render_to_string
 
 LAYOUT_MARK = "max-width:520px;margin:0 auto;background:#fff"
 
-CONTEXTS = {
+CONTEXTS: dict[str, dict[str, Any]] = {
     "accounts/email/welcome": {
         "organization": {"name": "Acme"},
         "organization_url": "http://acme.localhost:8000/",
