@@ -11,8 +11,11 @@ from the snapshot; a message whose number skips ahead (the channel layer dropped
 capacity, or it expired) is answered with a fresh snapshot instead. Every
 REALTIME_RESYNC_SECONDS the consumer also re-joins its groups (a restarted Redis forgot them)
 and compares the streams' counters with what it has seen: a counter that moved without a
-message (the last one of a burst lost) or went backwards (Redis lost its data) also gets a
-fresh snapshot. Slow clients cost only themselves: each socket has its own queue.
+message (the last one of a burst lost) also gets a fresh snapshot. Counters restart at 0
+when Redis loses its data, so the numbers alone cannot tell; they belong to an epoch
+(saas.broadcast), and a message or a check that shows another epoch than the snapshot's
+gets a fresh snapshot too ("restart"). Slow clients cost only themselves: each socket has
+its own queue.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         # Short names in frames; full stream (group) names for the layer.
         self.streams = {"tenant": tenant_stream(schema), "user": user_stream(schema, self.user.pk)}
         self.last_seq: dict[str, int] = {}
+        self.epoch = ""
         self.last_resync_request = 0.0
         self.closing = False
         await self._join()
@@ -75,10 +79,11 @@ class DashboardConsumer(AsyncWebsocketConsumer):
     async def send_snapshot(self, reason: str) -> None:
         # Counters first, then the rows: a number read here belongs to a change already
         # committed, so the rows read afterwards contain it.
-        current = await sync_to_async(sequence_current, thread_sensitive=False)(self.streams.values())
+        epoch, current = await sync_to_async(sequence_current, thread_sensitive=False)(self.streams.values())
         snapshot = await in_schema(
             self.tenant.schema_name, dashboard_snapshot, tenant=self.tenant, user=self.user
         )
+        self.epoch = epoch
         self.last_seq = {short: current[group] for short, group in self.streams.items()}
         await self.send_json({"type": "snapshot", "reason": reason, "seq": dict(self.last_seq), **snapshot})
 
@@ -96,9 +101,13 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             return
         seq = int(event["seq"])
         last = self.last_seq.get(short, 0)
-        if seq <= last:
+        if event.get("epoch") != self.epoch:
+            # Numbered after Redis lost the counters: this socket's numbers mean nothing now.
+            logger.info("realtime: new epoch, sending a snapshot", stream=event["stream"])
+            await self.send_snapshot("restart")
+        elif seq <= last:
             return  # already in the snapshot this socket was sent
-        if seq > last + 1:
+        elif seq > last + 1:
             logger.info(
                 "realtime: gap, sending a snapshot", stream=event["stream"], expected=last + 1, got=seq
             )
@@ -116,11 +125,15 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             await asyncio.sleep(interval)
             try:
                 await self._join()  # refreshes group expiry; re-creates groups a restart lost
-                current = await sync_to_async(sequence_current, thread_sensitive=False)(self.streams.values())
+                epoch, current = await sync_to_async(sequence_current, thread_sensitive=False)(
+                    self.streams.values()
+                )
             except Exception:
                 logger.warning("realtime: resync check failed", exc_info=True)
                 continue
-            if any(current[group] != self.last_seq.get(short) for short, group in self.streams.items()):
+            if epoch != self.epoch:
+                await self.send_snapshot("restart")
+            elif any(current[group] != self.last_seq.get(short) for short, group in self.streams.items()):
                 await self.send_snapshot("drift")
 
     # --- from the client ---------------------------------------------------------------------
