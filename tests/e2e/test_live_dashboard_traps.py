@@ -35,6 +35,7 @@ from accounts.services import membership_create
 from devtools.processes import REPO_DIR, signal_group
 from notifications.models import Notification
 from saas.broadcast import tenant_stream, user_stream
+from tenants.models import Tenant
 from tenants.services import tenant_provision
 from tests.conftest import host_of
 from tests.e2e.support.live_client import LiveClient, until
@@ -50,7 +51,7 @@ def e2e_env_overrides(request) -> dict[str, str | None]:
     return {"CHANNEL_LAYER_BACKEND": CORE, **getattr(request, "param", {})}
 
 
-def owner_on_a_new_tenant(prefix: str) -> tuple[object, User, str]:
+def owner_on_a_new_tenant(prefix: str) -> tuple[Tenant, User, str]:
     tenant = tenant_provision(name=f"Acme {prefix}", slug=f"{prefix}{uuid.uuid4().hex[:8]}")
     owner = User.objects.create_user("owner@example.com", None, full_name="Olive Owner")
     membership_create(user=owner, tenant=tenant, role="owner")
