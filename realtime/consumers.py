@@ -35,10 +35,47 @@ from django.conf import settings
 from realtime.db import in_schema
 from realtime.messages import SERVER_MESSAGE_TYPES, SESSION_CLOSED
 from realtime.middleware import CLOSE_NOT_A_MEMBER
-from realtime.selectors import dashboard_snapshot
+from realtime.selectors import member_part, tenant_view
 from saas.broadcast import sequence_current, tenant_stream, user_stream
 
 logger = structlog.get_logger(__name__)
+
+# A tenant's part of a snapshot (members, plan) read once for every socket of this process
+# that asks at the same tenant counter (see SharedTenantReads); kept this long after.
+SHARED_READ_SECONDS = 0.5
+
+
+class SharedTenantReads:
+    """Sockets of one tenant re-reading together (a Redis restart, a lost message, a server
+    restart's reconnects) share one read of the tenant's part, in this process.
+
+    Keyed by (event loop, schema, epoch, the tenant stream's counter read before): a change
+    whose number was given out before that counter read makes the counter differ; one given
+    out after it reaches every such socket as a message (they joined their groups first).
+    Only the member's own part (the unread count) is read per socket.
+    """
+
+    def __init__(self) -> None:
+        self._reads: dict[tuple[int, str, str, int], tuple[float, asyncio.Future[dict[str, Any]]]] = {}
+
+    async def get(self, tenant: Any, epoch: str, seq: int) -> dict[str, Any]:
+        now = time.monotonic()
+        key = (id(asyncio.get_running_loop()), tenant.schema_name, epoch, seq)
+        entry = self._reads.get(key)
+        if entry is None or (entry[1].done() and now - entry[0] > SHARED_READ_SECONDS):
+            future = asyncio.ensure_future(in_schema(tenant.schema_name, tenant_view, tenant=tenant))
+            self._reads = {
+                k: v for k, v in self._reads.items() if not v[1].done() or now - v[0] <= SHARED_READ_SECONDS
+            }
+            self._reads[key] = entry = (now, future)
+        try:
+            return await asyncio.shield(entry[1])
+        except Exception:
+            self._reads.pop(key, None)  # a failed read is not shared with the next asker
+            raise
+
+
+shared_tenant_reads = SharedTenantReads()
 
 # A client may ask for a snapshot at most this often (each costs three queries).
 RESYNC_MIN_INTERVAL_SECONDS = 1.0
@@ -81,9 +118,9 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         # Counters first, then the rows: a number read here belongs to a change already
         # committed, so the rows read afterwards contain it.
         epoch, current = await sync_to_async(sequence_current, thread_sensitive=False)(self.streams.values())
-        snapshot = await in_schema(
-            self.tenant.schema_name, dashboard_snapshot, tenant=self.tenant, user=self.user
-        )
+        shared = await shared_tenant_reads.get(self.tenant, epoch, current[self.streams["tenant"]])
+        own = await in_schema(self.tenant.schema_name, member_part, tenant=self.tenant, user=self.user)
+        snapshot = {**shared, **own}
         self.epoch = epoch
         self.last_seq = {short: current[group] for short, group in self.streams.items()}
         await self.send_json({"type": "snapshot", "reason": reason, "seq": dict(self.last_seq), **snapshot})
