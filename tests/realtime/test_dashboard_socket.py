@@ -399,3 +399,29 @@ def test_numbers_from_a_redis_that_lost_its_data_get_a_fresh_snapshot_not_ignore
     before, after = run(body)
     assert (before["type"], before["seq"]) == ("plan.changed", 1)
     assert (after["type"], after["reason"], after["seq"]["tenant"]) == ("snapshot", "restart", 1)
+
+
+def test_a_snapshot_after_a_numbered_change_is_read_afresh_not_shared_with_an_earlier_one(
+    org, member_of, dashboard_socket
+):
+    """Sockets share a tenant read only at the same tenant counter (realtime.consumers)."""
+    tenant, owner = org
+    from saas.broadcast import tenant_stream
+
+    def add_member() -> None:
+        with transaction.atomic():
+            member_of(tenant, UserFactory(full_name="Nell Next"), role="member")
+            broadcast_on_commit(tenant_stream(tenant.schema_name), {"type": "plan.changed", "plan": {}})
+
+    async def body():
+        first, before = await dashboard_socket(tenant, owner)
+        await sync(add_member)
+        second, after = await dashboard_socket(tenant, owner)  # well within the shared read's life
+        for communicator in (first, second):
+            await communicator.disconnect()
+        return before, after
+
+    before, after = run(body)
+    assert [m["name"] for m in before["members"]] == ["Olive Owner"]
+    assert sorted(m["name"] for m in after["members"]) == ["Nell Next", "Olive Owner"]
+    assert (before["seq"]["tenant"], after["seq"]["tenant"]) == (0, 1)
