@@ -1,7 +1,8 @@
 """Live dashboard delivery: commit -> message at every socket, for both channels-redis layers.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/saas REDIS_URL=redis://127.0.0.1:6379/1 \\
-        .venv/bin/python bench/realtime.py [--sockets 500] [--other 50] [--paced 30] [--burst 200]
+        .venv/bin/python bench/realtime.py [--sockets 500] [--other 50] [--paced 30] [--burst 200] \\
+        [--clients 4] [--settle 40] [--layers core,pubsub]
 
 In a throwaway database with two tenants (A and B), for each layer (RedisChannelLayer,
 RedisPubSubChannelLayer): the Procfile's `ws` role (uvicorn, WS_CONCURRENCY=2) on loopback;
@@ -305,7 +306,7 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--clients", type=int, default=4, help="load-client processes")
-    parser.add_argument("--settle", type=float, default=10.0, help="seconds to wait after the last commit")
+    parser.add_argument("--settle", type=float, default=40.0, help="seconds to wait after the last commit")
     parser.add_argument("--layers", default=",".join(LAYERS), help="which layers, comma-separated")
     args = parser.parse_args()
     results: dict[str, dict] = {}
