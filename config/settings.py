@@ -213,7 +213,9 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # --- Real time (channels) ----------------------------------------------------------------
 # Redis wherever it is configured; the in-memory layer (one process only) when REDIS_URL="".
-# RedisChannelLayer was measured against RedisPubSubChannelLayer (bench/realtime.py, README).
+# RedisChannelLayer was measured against RedisPubSubChannelLayer (bench/realtime.py; figures and
+# the reasons it is kept in docs/benchmarks.md: equal latency, faster drain and connects, and
+# messages wait in Redis while a process stalls).
 # Each setting below answers a trap the default settings fall into (README, "Real time"):
 # - socket_timeout above the layer's 5 s blocking pop: at redis-py's 5 s the idle receive
 #   loop's read timed out and killed a socket about every 5 s per process;

@@ -10,9 +10,13 @@ Sequence numbers make loss visible instead of silent. Each stream's last number 
 from the snapshot; a message whose number skips ahead (the channel layer dropped one over
 capacity, or it expired) is answered with a fresh snapshot instead. Every
 REALTIME_RESYNC_SECONDS the consumer also re-joins its groups (a restarted Redis forgot them)
-and compares the streams' counters with what it has seen: a counter that moved without a
-message (the last one of a burst lost) or went backwards (Redis lost its data) also gets a
-fresh snapshot. Slow clients cost only themselves: each socket has its own queue.
+and compares the streams' counters with what it has seen: a number given out before the
+previous check that has still not arrived (the last one of a burst lost) gets a fresh
+snapshot. Counters restart at 0
+when Redis loses its data, so the numbers alone cannot tell; they belong to an epoch
+(saas.broadcast), and a message or a check that shows another epoch than the snapshot's
+gets a fresh snapshot too ("restart"). Slow clients cost only themselves: each socket has
+its own queue.
 """
 
 from __future__ import annotations
@@ -31,10 +35,47 @@ from django.conf import settings
 from realtime.db import in_schema
 from realtime.messages import SERVER_MESSAGE_TYPES, SESSION_CLOSED
 from realtime.middleware import CLOSE_NOT_A_MEMBER
-from realtime.selectors import dashboard_snapshot
+from realtime.selectors import member_part, tenant_view
 from saas.broadcast import sequence_current, tenant_stream, user_stream
 
 logger = structlog.get_logger(__name__)
+
+# A tenant's part of a snapshot (members, plan) read once for every socket of this process
+# that asks at the same tenant counter (see SharedTenantReads); kept this long after.
+SHARED_READ_SECONDS = 0.5
+
+
+class SharedTenantReads:
+    """Sockets of one tenant re-reading together (a Redis restart, a lost message, a server
+    restart's reconnects) share one read of the tenant's part, in this process.
+
+    Keyed by (event loop, schema, epoch, the tenant stream's counter read before): a change
+    whose number was given out before that counter read makes the counter differ; one given
+    out after it reaches every such socket as a message (they joined their groups first).
+    Only the member's own part (the unread count) is read per socket.
+    """
+
+    def __init__(self) -> None:
+        self._reads: dict[tuple[int, str, str, int], tuple[float, asyncio.Future[dict[str, Any]]]] = {}
+
+    async def get(self, tenant: Any, epoch: str, seq: int) -> dict[str, Any]:
+        now = time.monotonic()
+        key = (id(asyncio.get_running_loop()), tenant.schema_name, epoch, seq)
+        entry = self._reads.get(key)
+        if entry is None or (entry[1].done() and now - entry[0] > SHARED_READ_SECONDS):
+            future = asyncio.ensure_future(in_schema(tenant.schema_name, tenant_view, tenant=tenant))
+            self._reads = {
+                k: v for k, v in self._reads.items() if not v[1].done() or now - v[0] <= SHARED_READ_SECONDS
+            }
+            self._reads[key] = entry = (now, future)
+        try:
+            return await asyncio.shield(entry[1])
+        except Exception:
+            self._reads.pop(key, None)  # a failed read is not shared with the next asker
+            raise
+
+
+shared_tenant_reads = SharedTenantReads()
 
 # A client may ask for a snapshot at most this often (each costs three queries).
 RESYNC_MIN_INTERVAL_SECONDS = 1.0
@@ -48,6 +89,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         # Short names in frames; full stream (group) names for the layer.
         self.streams = {"tenant": tenant_stream(schema), "user": user_stream(schema, self.user.pk)}
         self.last_seq: dict[str, int] = {}
+        self.epoch = ""
         self.last_resync_request = 0.0
         self.closing = False
         await self._join()
@@ -75,10 +117,11 @@ class DashboardConsumer(AsyncWebsocketConsumer):
     async def send_snapshot(self, reason: str) -> None:
         # Counters first, then the rows: a number read here belongs to a change already
         # committed, so the rows read afterwards contain it.
-        current = await sync_to_async(sequence_current, thread_sensitive=False)(self.streams.values())
-        snapshot = await in_schema(
-            self.tenant.schema_name, dashboard_snapshot, tenant=self.tenant, user=self.user
-        )
+        epoch, current = await sync_to_async(sequence_current, thread_sensitive=False)(self.streams.values())
+        shared = await shared_tenant_reads.get(self.tenant, epoch, current[self.streams["tenant"]])
+        own = await in_schema(self.tenant.schema_name, member_part, tenant=self.tenant, user=self.user)
+        snapshot = {**shared, **own}
+        self.epoch = epoch
         self.last_seq = {short: current[group] for short, group in self.streams.items()}
         await self.send_json({"type": "snapshot", "reason": reason, "seq": dict(self.last_seq), **snapshot})
 
@@ -96,9 +139,13 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             return
         seq = int(event["seq"])
         last = self.last_seq.get(short, 0)
-        if seq <= last:
+        if event.get("epoch") != self.epoch:
+            # Numbered after Redis lost the counters: this socket's numbers mean nothing now.
+            logger.info("realtime: new epoch, sending a snapshot", stream=event["stream"])
+            await self.send_snapshot("restart")
+        elif seq <= last:
             return  # already in the snapshot this socket was sent
-        if seq > last + 1:
+        elif seq > last + 1:
             logger.info(
                 "realtime: gap, sending a snapshot", stream=event["stream"], expected=last + 1, got=seq
             )
@@ -112,16 +159,29 @@ class DashboardConsumer(AsyncWebsocketConsumer):
 
     async def _watch(self) -> None:
         interval = settings.REALTIME_RESYNC_SECONDS
+        # The counters at the previous check. A number given out then has had a whole interval
+        # to arrive: only one still missing now was lost. Comparing with the counters of this
+        # very moment instead took every message still on its way for a loss, and under load
+        # every socket re-read the snapshot at once (bench/realtime.py: 500 of 500 sockets).
+        previous: dict[str, int] | None = None
         while True:
             await asyncio.sleep(interval)
             try:
                 await self._join()  # refreshes group expiry; re-creates groups a restart lost
-                current = await sync_to_async(sequence_current, thread_sensitive=False)(self.streams.values())
+                epoch, current = await sync_to_async(sequence_current, thread_sensitive=False)(
+                    self.streams.values()
+                )
             except Exception:
                 logger.warning("realtime: resync check failed", exc_info=True)
+                previous = None
                 continue
-            if any(current[group] != self.last_seq.get(short) for short, group in self.streams.items()):
+            if epoch != self.epoch:
+                await self.send_snapshot("restart")
+            elif previous is not None and any(
+                self.last_seq.get(short, 0) < previous[group] for short, group in self.streams.items()
+            ):
                 await self.send_snapshot("drift")
+            previous = current
 
     # --- from the client ---------------------------------------------------------------------
 

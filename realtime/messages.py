@@ -2,7 +2,9 @@
 
 Each frame is JSON `{"type": ..., "stream": "tenant" | "user", "seq": n, ...}`; `seq` counts
 the messages of that stream (saas.broadcast). A client that sees `seq` skip a number, or
-that reconnects, asks for (or is sent) a fresh `snapshot`.
+that reconnects, asks for (or is sent) a fresh `snapshot`. A snapshot's `reason` is
+`connect`, `requested`, `gap` (a number skipped), `drift` (a counter moved without a
+message) or `restart` (Redis lost the counters: a new epoch); the client applies all alike.
 
 | type                 | stream | fields                                                          |
 |----------------------|--------|-----------------------------------------------------------------|

@@ -35,14 +35,28 @@ def unread_count(*, user_id: int) -> int:
     return Notification.objects.filter(user_id=user_id, read_at__isnull=True).count()
 
 
-def dashboard_snapshot(*, tenant: Tenant, user: User) -> dict[str, Any]:
-    """Members, this person's unread count and the plan: three queries, in the tenant's schema."""
+def _in(tenant: Tenant) -> None:
     if current_schema() != tenant.schema_name:
         raise RuntimeError(f"a snapshot of {tenant.schema_name} read in {current_schema()}")
+
+
+def tenant_view(*, tenant: Tenant) -> dict[str, Any]:
+    """What every member's snapshot shares: members and the plan (two queries)."""
+    _in(tenant)
     members = [member_view(m) for m in membership_list_for_tenant(tenant=tenant)]
     return {
         "members": members,
         "member_count": len(members),
-        "notifications_unread": unread_count(user_id=user.pk),
         "plan": plan_view(billing_account_get(tenant=tenant)),
     }
+
+
+def member_part(*, tenant: Tenant, user: User) -> dict[str, Any]:
+    """What is this member's own in a snapshot: the unread count (one query)."""
+    _in(tenant)
+    return {"notifications_unread": unread_count(user_id=user.pk)}
+
+
+def dashboard_snapshot(*, tenant: Tenant, user: User) -> dict[str, Any]:
+    """Members, this person's unread count and the plan: three queries, in the tenant's schema."""
+    return {**tenant_view(tenant=tenant), **member_part(tenant=tenant, user=user)}

@@ -9,6 +9,13 @@ jump, or a counter that moved without it, knows it missed something and re-reads
 snapshot. The kernel knows only the channel layer and the stream names; the consumer that
 turns streams into sockets lives in `realtime/`.
 
+Counters live in Redis, and a Redis that restarts without its data (or fails over to an
+empty replica) starts them again at 0: numbers seen before would be taken for old ones, and
+a socket that had seen none would not notice anything was missed. So the counters belong
+to an epoch, a random token stored beside them and created by whoever finds it missing;
+every message and every reading carries it, and a socket that sees the epoch change re-reads
+the snapshot whatever the numbers say.
+
 A stream name is also its channel-layer group name (schema names carry only [a-z0-9_]).
 """
 
@@ -16,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
@@ -33,6 +41,9 @@ logger = structlog.get_logger(__name__)
 # the method `realtime_message`).
 MESSAGE_EVENT = "realtime.message"
 SEQUENCE_KEY = "{prefix}:seq:{stream}"
+EPOCH_KEY = "{prefix}:seq:epoch"
+# Without Redis the counters live as long as this process (the in-memory layer's sockets too).
+LOCAL_EPOCH = uuid.uuid4().hex
 
 
 def tenant_stream(schema_name: str) -> str:
@@ -68,28 +79,42 @@ class _Sequences:
     def _key(stream: str) -> str:
         return SEQUENCE_KEY.format(prefix=settings.CHANNEL_LAYER_PREFIX, stream=stream)
 
-    def next(self, stream: str) -> int:
+    def _with_epoch(self, *commands: tuple[str, Any]) -> list[Any]:
+        """One MULTI/EXEC: make sure the epoch exists, read it, then run `commands`."""
+        epoch_key = EPOCH_KEY.format(prefix=settings.CHANNEL_LAYER_PREFIX)
+        pipe = self._redis().pipeline(transaction=True)
+        pipe.set(epoch_key, uuid.uuid4().hex, nx=True)
+        pipe.get(epoch_key)
+        for name, argument in commands:
+            getattr(pipe, name)(argument)
+        _created, epoch, *results = pipe.execute()
+        return [epoch.decode(), *results]
+
+    def next(self, stream: str) -> tuple[str, int]:
+        """(epoch, the stream's next number)."""
         if not settings.REDIS_URL:
             with self._lock:
                 value = next(self._local[stream])
                 self._local_last[stream] = value
-                return value
-        return int(self._redis().incr(self._key(stream)))
+                return LOCAL_EPOCH, value
+        epoch, value = self._with_epoch(("incr", self._key(stream)))
+        return epoch, int(value)
 
-    def current(self, streams: Iterable[str]) -> dict[str, int]:
+    def current(self, streams: Iterable[str]) -> tuple[str, dict[str, int]]:
+        """(epoch, each stream's last number)."""
         streams = list(streams)
         if not settings.REDIS_URL:
             with self._lock:
-                return {stream: self._local_last.get(stream, 0) for stream in streams}
-        values = self._redis().mget([self._key(stream) for stream in streams])
-        return {stream: int(value or 0) for stream, value in zip(streams, values, strict=True)}
+                return LOCAL_EPOCH, {stream: self._local_last.get(stream, 0) for stream in streams}
+        epoch, values = self._with_epoch(("mget", [self._key(stream) for stream in streams]))
+        return epoch, {stream: int(value or 0) for stream, value in zip(streams, values, strict=True)}
 
 
 sequences = _Sequences()
 
 
-def sequence_current(streams: Iterable[str]) -> dict[str, int]:
-    """The last number given out on each stream (0: none yet, or Redis lost its data)."""
+def sequence_current(streams: Iterable[str]) -> tuple[str, dict[str, int]]:
+    """The counters' epoch and the last number given out on each stream (0: none yet)."""
     return sequences.current(streams)
 
 
@@ -100,12 +125,12 @@ def broadcast_now(stream: str, message: dict[str, Any]) -> int | None:
     the message finds the gap when the counter moves on (or at its next resync).
     """
     try:
-        seq = sequences.next(stream)
+        epoch, seq = sequences.next(stream)
         layer = get_channel_layer()
         if layer is None:
             return None
         async_to_sync(layer.group_send)(
-            stream, {"type": MESSAGE_EVENT, "stream": stream, "seq": seq, "message": message}
+            stream, {"type": MESSAGE_EVENT, "stream": stream, "epoch": epoch, "seq": seq, "message": message}
         )
     except Exception:
         logger.warning("broadcast failed", stream=stream, message_type=message.get("type"), exc_info=True)

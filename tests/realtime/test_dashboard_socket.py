@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
+import redis
+from django.conf import settings as django_settings
 from django.db import connection, transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
@@ -369,3 +371,57 @@ def test_every_socket_rejoins_and_resyncs_when_a_counter_moved_without_a_message
     frame, quiet = run(body)
     assert (frame["type"], frame["reason"]) == ("snapshot", "drift")
     assert quiet
+
+
+def test_numbers_from_a_redis_that_lost_its_data_get_a_fresh_snapshot_not_ignored(org, dashboard_socket):
+    """Counters restart at 0 when Redis loses its data: seq 1 again is a new message, not an old one."""
+    tenant, owner = org
+    from saas.broadcast import EPOCH_KEY, SEQUENCE_KEY, tenant_stream
+
+    stream = tenant_stream(tenant.schema_name)
+
+    def lose_the_counters() -> None:
+        client = redis.Redis.from_url(django_settings.REDIS_URL)
+        prefix = django_settings.CHANNEL_LAYER_PREFIX
+        client.delete(EPOCH_KEY.format(prefix=prefix), SEQUENCE_KEY.format(prefix=prefix, stream=stream))
+        client.close()
+
+    async def body():
+        communicator, _ = await dashboard_socket(tenant, owner)
+        await sync(broadcast_on_commit, stream, {"type": "plan.changed", "plan": {"name": "Before"}})
+        before = await receive(communicator)
+        await sync(lose_the_counters)
+        await sync(broadcast_on_commit, stream, {"type": "plan.changed", "plan": {"name": "After"}})
+        after = await receive(communicator)
+        await communicator.disconnect()
+        return before, after
+
+    before, after = run(body)
+    assert (before["type"], before["seq"]) == ("plan.changed", 1)
+    assert (after["type"], after["reason"], after["seq"]["tenant"]) == ("snapshot", "restart", 1)
+
+
+def test_a_snapshot_after_a_numbered_change_is_read_afresh_not_shared_with_an_earlier_one(
+    org, member_of, dashboard_socket
+):
+    """Sockets share a tenant read only at the same tenant counter (realtime.consumers)."""
+    tenant, owner = org
+    from saas.broadcast import tenant_stream
+
+    def add_member() -> None:
+        with transaction.atomic():
+            member_of(tenant, UserFactory(full_name="Nell Next"), role="member")
+            broadcast_on_commit(tenant_stream(tenant.schema_name), {"type": "plan.changed", "plan": {}})
+
+    async def body():
+        first, before = await dashboard_socket(tenant, owner)
+        await sync(add_member)
+        second, after = await dashboard_socket(tenant, owner)  # well within the shared read's life
+        for communicator in (first, second):
+            await communicator.disconnect()
+        return before, after
+
+    before, after = run(body)
+    assert [m["name"] for m in before["members"]] == ["Olive Owner"]
+    assert sorted(m["name"] for m in after["members"]) == ["Nell Next", "Olive Owner"]
+    assert (before["seq"]["tenant"], after["seq"]["tenant"]) == (0, 1)

@@ -32,8 +32,12 @@
       box = document.createElement("div");
       box.setAttribute("data-live", "toasts");
       box.className = "toasts";
+      // A polite live region: screen readers announce each toast as it is added, not the
+      // whole stack again (role=status alone implies aria-atomic=true).
       box.setAttribute("role", "status");
       box.setAttribute("aria-live", "polite");
+      box.setAttribute("aria-atomic", "false");
+      box.setAttribute("aria-relevant", "additions");
       document.body.appendChild(box);
     }
     var item = document.createElement("div");
