@@ -7,6 +7,7 @@ urlpatterns = [
     path("billing/", include("billing.urls_tenant")),
     path("auth/", include("accounts.urls_tenant")),
     path("members/", include("invitations.urls_tenant")),
+    path("notifications/", include("notifications.urls_tenant")),
     path("api/", include("api.urls")),
     path("api-keys/", include("api.urls_pages")),
 ]

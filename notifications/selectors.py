@@ -9,3 +9,13 @@ def notification_recent(*, user: User, limit: int = 5) -> QuerySet[Notification]
     return Notification.objects.filter(user_id=user.pk).annotate(
         unread_total=Window(Count("id", filter=Q(read_at__isnull=True)))
     )[:limit]
+
+
+def notification_unread_count(*, user: User) -> int:
+    """How many of a person's notifications in the current tenant are unread (the bell)."""
+    return Notification.objects.filter(user_id=user.pk, read_at__isnull=True).count()
+
+
+def notification_list(*, user: User) -> QuerySet[Notification]:
+    """A person's notifications in the current tenant, newest first."""
+    return Notification.objects.filter(user_id=user.pk)

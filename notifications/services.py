@@ -67,3 +67,12 @@ def notification_mark_read(*, user_id: int, notification_id: int) -> Notificatio
     if marked:
         notification_counts_broadcast(user_ids=[user_id])
     return Notification.objects.filter(pk=notification_id, user_id=user_id).first()
+
+
+@transaction.atomic
+def notification_mark_all_read(*, user_id: int) -> int:
+    """Mark every unread notification of a person read; returns how many. Open dashboards get 0."""
+    marked = Notification.objects.filter(user_id=user_id, read_at__isnull=True).update(read_at=timezone.now())
+    if marked:
+        notification_counts_broadcast(user_ids=[user_id])
+    return marked

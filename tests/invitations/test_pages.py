@@ -139,13 +139,13 @@ def test_members_page_query_count_does_not_grow(
     # Cold: host lookup, session, user, membership, organization switcher (2), members with
     # their users, pending invitations (then cached), ... - the same for 1 or 4 of each - and,
     # once per session made by force_login (a real login does it in its own response), the
-    # session's binding to this host (a read and a write).
-    with django_assert_num_queries(11):
+    # session's binding to this host (a read and a write), and the shell's notification bell.
+    with django_assert_num_queries(12):
         response = client.get("/members/")
     assert text(response).count("@example.com</td>") == 1 + 2 * size  # members; pending
     assert text(response).count(f">{owner.full_name}</td>") == size  # the inviter, by display name
-    # Warm: host mapping, session and the pending list come from caches.
-    with django_assert_num_queries(5):
+    # Warm: host mapping, session and the pending list come from caches (the bell reads its count).
+    with django_assert_num_queries(6):
         response = client.get("/members/")
     assert text(response).count("@example.com</td>") == 1 + 2 * size  # members; pending
     assert text(response).count(f">{owner.full_name}</td>") == size  # the inviter, by display name
