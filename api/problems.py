@@ -68,6 +68,10 @@ _INVITATION_STATUS = {"forbidden": 403, "rate_limited": 429, "busy": 409, "role"
 # Refusals of accounts' member services: who may act (403), a bad role (400); the rules
 # (last owner, acting on yourself) are conflicts with the organization's state (409).
 _MEMBERSHIP_STATUS = {"forbidden": 403, "role": 400, "not_member": 404}
+_STATUS_BY_CODE: tuple[tuple[type[InvitationError] | type[MembershipError], dict[str, int]], ...] = (
+    (MembershipError, _MEMBERSHIP_STATUS),
+    (InvitationError, _INVITATION_STATUS),
+)
 
 
 def problem(status_code: int, code: str, detail: str, errors: list[dict[str, str]] | None = None) -> dict:
@@ -123,14 +127,11 @@ def _as_api_exception(exc: Exception) -> exceptions.APIException | None:
         return Conflict(exc.message, exc.code)
     if isinstance(exc, InvitationBusy):
         return Conflict(exc.message, exc.code)
-    if isinstance(exc, MembershipError):
-        error = Conflict(exc.message, exc.code)
-        error.status_code = _MEMBERSHIP_STATUS.get(exc.code, status.HTTP_409_CONFLICT)  # type: ignore[assignment]
-        return error
-    if isinstance(exc, InvitationError):
-        error = Conflict(exc.message, exc.code)
-        error.status_code = _INVITATION_STATUS.get(exc.code, status.HTTP_409_CONFLICT)  # type: ignore[assignment]
-        return error
+    for kind, statuses in _STATUS_BY_CODE:
+        if isinstance(exc, kind):
+            error = Conflict(exc.message, exc.code)
+            error.status_code = statuses.get(exc.code, status.HTTP_409_CONFLICT)  # type: ignore[assignment]
+            return error
     return None
 
 

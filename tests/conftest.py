@@ -1,5 +1,4 @@
 import itertools
-import re
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,6 +14,7 @@ from devtools.stripe_fake import FakeStripe
 from tenants.resolution import resolver
 from tenants.services import tenant_provision
 from tests.factories import UserFactory
+from tests.handoff_page import HANDOFF_FORM
 
 _slugs = itertools.count(1)
 
@@ -80,16 +80,10 @@ def public_origin() -> str:
     return f"{settings.SAAS_SCHEME}://{settings.SAAS_BASE_DOMAIN}{port}"
 
 
-_HANDOFF_FORM = re.compile(
-    r'<form method="post" action="(?P<action>[^"]+)" data-autosubmit>\s*'
-    r'<input type="hidden" name="token" value="(?P<token>[^"]+)">'
-)
-
-
 def handoff_of(response: Any) -> tuple[str, str]:
     """The tenant host and token a hand-off page carries (its form's action and hidden field)."""
     assert response.status_code == 200, response.status_code
-    found = _HANDOFF_FORM.search(response.content.decode())
+    found = HANDOFF_FORM.search(response.content.decode())
     assert found, "not a hand-off page"
     return urlsplit(found["action"]).hostname or "", found["token"]
 

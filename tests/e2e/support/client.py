@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import re
 import time
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
 
-# The login hand-off page: a form that its script submits at once (accounts/handoff.py).
-AUTOSUBMIT_FORM = re.compile(
-    r'<form method="post" action="(?P<action>[^"]+)" data-autosubmit>\s*'
-    r'<input type="hidden" name="token" value="(?P<token>[^"]+)">'
-)
+from tests.handoff_page import HANDOFF_FORM
 
 
 class BrowserClient:
@@ -67,7 +62,7 @@ class BrowserClient:
                     jar[cookie.name] = cookie.value or ""
             response.url = url
             self.history.append(f"{response.status_code} {method} {url}")
-            handoff = AUTOSUBMIT_FORM.search(response.text) if response.status_code == 200 else None
+            handoff = HANDOFF_FORM.search(response.text) if response.status_code == 200 else None
             if follow and handoff is not None:
                 # What the page's script does: post the token from this page to the tenant host.
                 origin = f"{parts.scheme}://{parts.netloc}"
