@@ -7,13 +7,6 @@ from accounts.models import Membership, User
 from tenants.models import Tenant
 
 
-def membership_get(*, user: User, tenant: Tenant) -> Membership | None:
-    """The user's membership in this tenant, or None."""
-    if not user.is_authenticated:
-        return None
-    return Membership.objects.filter(user=user, tenant=tenant).first()
-
-
 def membership_list_for_tenant(*, tenant: Tenant) -> QuerySet[Membership]:
     """Members of a tenant with their users, owners first."""
     return (
