@@ -101,11 +101,14 @@ SHARED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "api",
+    "images",
+    "lifecycle",
 ]
 TENANT_APPS = [
     "activity",
     "notifications",
     "projects",
+    "jobs",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

@@ -1,0 +1,1 @@
+"""Images (avatars, logos)."""
