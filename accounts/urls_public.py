@@ -10,7 +10,6 @@ urlpatterns = [
     path("orgs/new/", views.organization_new, name="organization_new"),
     path("orgs/go/", views.organization_go, name="organization_go"),
     path("orgs/<slug:slug>/open/", views.organization_open, name="organization_open"),
-    path("account/profile/", views.profile, name="profile"),
     path("account/security/", views.security, name="security"),
     path("auth/logout/<str:token>/", views.logout_handoff, name="logout_handoff"),
 ]

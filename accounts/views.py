@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.forms import OrganizationForm, ProfileForm, SignUpForm
+from accounts.forms import OrganizationForm, SignUpForm
 from accounts.guard import AuthenticatedRequest, TenantHostRequest, TenantRequest, tenant_member
 from accounts.handoff import handoff_messages_restore, handoff_origin_allowed, handoff_response
 from accounts.models import User
@@ -27,7 +27,6 @@ from accounts.services import (
     HandoffInvalid,
     login_handoff_redeem,
     organization_create,
-    user_profile_update,
     user_sign_up,
 )
 from saas.hosts import public_url
@@ -122,22 +121,6 @@ def organization_new(request: AuthenticatedRequest) -> HttpResponse:
             return handoff_response(request, user=request.user, tenant=membership.tenant)
     context = {"form": form, "base_domain": settings.SAAS_BASE_DOMAIN}
     return render(request, "accounts/organization_new.html", context, status=400 if form.errors else 200)
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def profile(request: AuthenticatedRequest) -> HttpResponse:
-    """Public host: the display name shown to teams instead of the email address."""
-    form = ProfileForm(request.POST or None, initial={"full_name": request.user.full_name})
-    if request.method == "POST" and form.is_valid():
-        try:
-            user_profile_update(user=request.user, full_name=form.cleaned_data["full_name"])
-        except ValidationError as error:
-            form.add_error("full_name", error.message_dict.get("full_name", error.messages))
-        else:
-            messages.success(request, "Your profile was saved.")
-            return redirect("profile")
-    return render(request, "accounts/profile.html", {"form": form}, status=400 if form.errors else 200)
 
 
 @login_required

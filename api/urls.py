@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import SimpleRouter
 
 from api.problems import not_found
-from api.views import resources
+from api.views import images, resources
 
 router = SimpleRouter()
 router.register("members", resources.MemberViewSet, basename="api-members")
@@ -16,6 +16,8 @@ router.register("notifications", resources.NotificationViewSet, basename="api-no
 urlpatterns = [
     path("v1/", include(router.urls)),
     path("v1/billing/", resources.BillingView.as_view(), name="api-billing"),
+    path("v1/organization/logo/", images.OrganizationLogoView.as_view(), name="api-organization-logo"),
+    path("v1/me/avatar/", images.MyAvatarView.as_view(), name="api-my-avatar"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("docs/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),

@@ -466,6 +466,17 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not IS_PRODUCTION
+# Uploaded files (avatars, logos and their thumbnails) go through `default_storage`: the local
+# disk under var/media outside production. Development serves them at MEDIA_URL.
+MEDIA_URL = "media/"
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "var" / "media")
+
+# --- Images (avatars, logos: images/) ------------------------------------------------------
+# The largest image file accepted; below REQUEST_BODY_MAX_BYTES so a slightly larger one still
+# reaches the form and gets a field message (a much larger body gets the 413 page).
+IMAGE_UPLOAD_MAX_BYTES = env.int("IMAGE_UPLOAD_MAX_BYTES", default=4 * 1024 * 1024)
+# Width x height: decoding costs memory in proportion (20 MP: 80 MB as RGBA).
+IMAGE_MAX_PIXELS = env.int("IMAGE_MAX_PIXELS", default=20_000_000)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

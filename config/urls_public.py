@@ -1,6 +1,8 @@
 """URLs of the public host: marketing, accounts, admin, webhooks."""
 
 from allauth.account.decorators import secure_admin_login
+from django.conf import settings
+from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
@@ -12,6 +14,8 @@ admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-a
 
 urlpatterns = [
     path("", dashboard_views.landing, name="landing"),
+    path("account/profile/", dashboard_views.profile, name="profile"),
+    path("account/profile/avatar/", dashboard_views.profile_avatar, name="profile_avatar"),
     path("admin/", admin.site.urls),
     path("billing/", include("billing.urls_public")),
     path("invitations/", include("invitations.urls_public")),
@@ -19,3 +23,6 @@ urlpatterns = [
     path("", include("accounts.urls_public")),
     path("", include("allauth.urls")),
 ]
+# Uploaded images from the local disk, in development only (DEBUG); production serves them from
+# its storage (a bucket), never through Django.
+urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -1,5 +1,7 @@
 """URLs of tenant hosts (`<slug>.<base>` and custom domains)."""
 
+from django.conf import settings
+from django.conf.urls.static import static
 from django.urls import include, path
 
 urlpatterns = [
@@ -11,3 +13,6 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("api-keys/", include("api.urls_pages")),
 ]
+# Uploaded images from the local disk, in development only (DEBUG); production serves them from
+# its storage (a bucket), never through Django.
+urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -1,14 +1,16 @@
-"""Pages that compose several apps: the organization's home, its settings, the public landing."""
+"""Pages that compose several apps: the organization's home, its settings, the profile, the landing."""
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.errors import MembershipError
-from accounts.forms import RenameForm, RoleForm
-from accounts.guard import TenantRequest, tenant_member
+from accounts.forms import ProfileForm, RenameForm, RoleForm
+from accounts.guard import AuthenticatedRequest, TenantRequest, tenant_member
 from accounts.models import Membership
 from accounts.selectors import membership_list_for_tenant
 from accounts.services import (
@@ -17,10 +19,14 @@ from accounts.services import (
     membership_role_change,
     tenant_ownership_transfer,
     tenant_rename,
+    user_profile_update,
 )
 from activity.selectors import audit_recent
 from billing.plans import PLANS
 from billing.selectors import billing_account_get
+from images.forms import ImageUploadForm
+from images.selectors import avatar_get, image_view, logo_get
+from images.services import avatar_set, logo_set
 from notifications.selectors import notification_recent
 from saas.hosts import public_url
 
@@ -48,7 +54,7 @@ def dashboard(request: TenantRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @tenant_member()
 def settings_organization(request: TenantRequest) -> HttpResponse:
-    """Name, addresses, ownership and the way out: everyone sees it, admins rename, owners transfer."""
+    """Name, logo, addresses, ownership and the way out: everyone sees it, admins rename, owners transfer."""
     membership, tenant = request.membership, request.tenant
     form = RenameForm(request.POST or None, initial={"name": tenant.name})
     status = 200
@@ -62,10 +68,32 @@ def settings_organization(request: TenantRequest) -> HttpResponse:
                 messages.success(request, "The organization's name was saved.")
                 return redirect("settings_organization")
         status = 403 if not membership.is_admin else 400
+    return _settings_page(request, form=form, logo_form=ImageUploadForm(), status=status)
+
+
+@require_POST
+@tenant_member(role=Membership.Role.ADMIN)
+def settings_logo(request: TenantRequest) -> HttpResponse:
+    """Owners and admins upload the organization's logo; the thumbnails appear when the worker is done."""
+    logo_form = ImageUploadForm(request.POST, request.FILES)
+    if not logo_form.is_valid():
+        form = RenameForm(initial={"name": request.tenant.name})
+        return _settings_page(request, form=form, logo_form=logo_form, status=400)
+    logo_set(actor=request.user, tenant=request.tenant, image=logo_form.cleaned_data["image"])
+    messages.success(request, "The logo was uploaded; it appears here in a moment.")
+    return redirect("settings_organization")
+
+
+def _settings_page(
+    request: TenantRequest, *, form: RenameForm, logo_form: ImageUploadForm, status: int
+) -> HttpResponse:
+    membership, tenant = request.membership, request.tenant
     others = [m for m in membership_list_for_tenant(tenant=tenant) if m.pk != membership.pk]
     context = {
         "membership": membership,
         "form": form,
+        "logo_form": logo_form,
+        "logo": image_view(logo_get(tenant=tenant)),
         "domains": sorted(tenant.domains.all(), key=lambda d: (not d.is_primary, d.domain)),
         "transfer_candidates": others,
     }
@@ -144,6 +172,43 @@ def organization_delete(request: TenantRequest) -> HttpResponse:
 
 
 # --- public host ------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request: AuthenticatedRequest) -> HttpResponse:
+    """Public host: the display name shown to teams instead of the email address, and the avatar."""
+    form = ProfileForm(request.POST or None, initial={"full_name": request.user.full_name})
+    if request.method == "POST" and form.is_valid():
+        try:
+            user_profile_update(user=request.user, full_name=form.cleaned_data["full_name"])
+        except ValidationError as error:
+            form.add_error("full_name", error.message_dict.get("full_name", error.messages))
+        else:
+            messages.success(request, "Your profile was saved.")
+            return redirect("profile")
+    return _profile_page(request, form=form, avatar_form=ImageUploadForm())
+
+
+@login_required
+@require_POST
+def profile_avatar(request: AuthenticatedRequest) -> HttpResponse:
+    """Public host: upload the avatar; the thumbnails appear when the worker is done."""
+    avatar_form = ImageUploadForm(request.POST, request.FILES)
+    if not avatar_form.is_valid():
+        form = ProfileForm(initial={"full_name": request.user.full_name})
+        return _profile_page(request, form=form, avatar_form=avatar_form)
+    avatar_set(user=request.user, image=avatar_form.cleaned_data["image"])
+    messages.success(request, "Your picture was uploaded; it appears here in a moment.")
+    return redirect("profile")
+
+
+def _profile_page(
+    request: AuthenticatedRequest, *, form: ProfileForm, avatar_form: ImageUploadForm
+) -> HttpResponse:
+    context = {"form": form, "avatar_form": avatar_form, "avatar": image_view(avatar_get(user=request.user))}
+    status = 400 if form.errors or avatar_form.errors else 200
+    return render(request, "dashboard/profile.html", context, status=status)
 
 
 @require_GET

@@ -16,6 +16,9 @@ message) or `restart` (Redis lost the counters: a new epoch); the client applies
 | `plan.changed`       | tenant | `plan` ({code, name, status, seat_limit})                       |
 | `job.progress`       | user   | `job_id`, `kind`, `percent` (0-100), `label`                    |
 | `job.done`           | user   | `job_id`, `kind`, `ok` (bool), `url` (the result, may be "")    |
+| `image.ready`        | both   | `kind` (avatar: the person's user stream in each organization;  |
+|                      |        | logo: the tenant stream), `owner_id`, `status`, `thumbnails`    |
+|                      |        | ({"32": url, "64": url, ...}: square sides in pixels)           |
 | `session.closed`     | user   | `reason` ("removed" or "left"); the server then closes 4403     |
 | `error`              | -      | `error` (malformed, too_large, unknown_type, too_many_resyncs)  |
 
@@ -32,10 +35,19 @@ PLAN_CHANGED = "plan.changed"
 JOB_PROGRESS = "job.progress"
 JOB_DONE = "job.done"
 SESSION_CLOSED = "session.closed"
+IMAGE_READY = "image.ready"
 
 # What the consumer passes on from the channel layer; anything else is a bug, logged, dropped.
 SERVER_MESSAGE_TYPES = frozenset(
-    {MEMBERSHIP_CHANGED, NOTIFICATIONS_COUNT, PLAN_CHANGED, JOB_PROGRESS, JOB_DONE, SESSION_CLOSED}
+    {
+        MEMBERSHIP_CHANGED,
+        NOTIFICATIONS_COUNT,
+        PLAN_CHANGED,
+        JOB_PROGRESS,
+        JOB_DONE,
+        SESSION_CLOSED,
+        IMAGE_READY,
+    }
 )
 
 # Domain event name -> the `change` of membership.changed. Events not declared (yet) in

@@ -71,14 +71,17 @@ class ApiBehaviour(GenericAPIView):
     filter_backends = [FieldFilter, StrictOrderingFilter]
     # Set by subclasses: the resource its scopes name, and the roles it asks for.
     api_resource = ""
+    # The largest body it takes (file uploads raise it, up to REQUEST_BODY_MAX_BYTES).
+    max_body_bytes: int | None = None
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         # A method no handler serves is a 405 whoever asks (DRF would check permissions first).
         if request.method is None or not hasattr(self, request.method.lower()):
             raise exceptions.MethodNotAllowed(request.method or "")
         length = request.headers.get("Content-Length", "0")
-        if length.isdigit() and int(length) > settings.API_MAX_BODY_BYTES:
-            raise PayloadTooLarge(f"The body may be at most {settings.API_MAX_BODY_BYTES} bytes.")
+        max_bytes = self.max_body_bytes or settings.API_MAX_BODY_BYTES
+        if length.isdigit() and int(length) > max_bytes:
+            raise PayloadTooLarge(f"The body may be at most {max_bytes} bytes.")
         super().initial(request, *args, **kwargs)
         self._claim: Claim | None = None
         try:

@@ -9,6 +9,8 @@
 //   data-live="plan-status"          text: the plan's status
 //   data-live="toasts"               a container for short-lived event messages (made if absent)
 //   data-live="status"               text: "live", "reconnecting..."
+//   data-live="image"                an avatar or logo tile (images/_tile.html): data-image-kind,
+//                                    -owner, -size; `image.ready` swaps its initials for the picture
 // The server's messages are described in realtime/messages.py. The database is the truth:
 // on connect, on a gap in a stream's sequence numbers and on reconnect the page applies a
 // fresh snapshot; messages in between are applied by user id, so one applied twice is harmless.
@@ -76,6 +78,25 @@
     setText("plan-status", plan.status);
   }
 
+  function showImage(message) {
+    var selector = '[data-image-kind="' + message.kind + '"][data-image-owner="' + message.owner_id + '"]';
+    all("image").forEach(function (tile) {
+      if (!tile.matches(selector)) return;
+      var size = tile.getAttribute("data-image-size");
+      var src = message.thumbnails[size];
+      if (!src) return;
+      var img = document.createElement("img");
+      img.src = src;
+      if (message.thumbnails[String(size * 2)]) img.srcset = message.thumbnails[String(size * 2)] + " 2x";
+      img.width = img.height = Number(size);
+      img.alt = "";
+      tile.replaceChildren(img);
+    });
+    document.querySelectorAll('[data-live="image-processing"]').forEach(function (note) {
+      if (note.matches(selector)) note.remove();
+    });
+  }
+
   function applySnapshot(snapshot) {
     members = {};
     order = [];
@@ -119,6 +140,7 @@
         document.dispatchEvent(new CustomEvent("live:job", { detail: message }));
         toast(message.ok ? "Your " + message.kind + " is ready." : "Your " + message.kind + " failed.");
         break;
+      case "image.ready": showImage(message); break;
       case "session.closed": toast("You are no longer a member of this organization."); break;
       default: break;  // pong, error: nothing to show
     }
