@@ -12,6 +12,7 @@ than failing later in the worker.
 from __future__ import annotations
 
 import io
+import math
 import warnings
 from dataclasses import dataclass
 from typing import IO
@@ -35,7 +36,9 @@ class CheckedImage:
 
 
 def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f}".removesuffix(".0") + " MB"
+    # Rounded up to a tenth: a file just over the limit never reads as "1 MB; at most 1 MB".
+    tenths = math.ceil(size * 10 / (1024 * 1024))
+    return f"{tenths / 10:.1f}".removesuffix(".0") + " MB"
 
 
 def _megapixels(pixels: int) -> str:
@@ -67,6 +70,8 @@ def image_check(*, file: IO[bytes], size: int | None = None) -> CheckedImage:
             raise ValidationError(
                 f"This file is not an image: its contents are not {ACCEPTED_LABEL}.", code="not_an_image"
             ) from None
+        except Exception:  # a known format whose header is cut short or corrupt (OSError, ...)
+            raise _damaged() from None
         with image:
             if image.format not in ACCEPTED_FORMATS:
                 raise ValidationError(
