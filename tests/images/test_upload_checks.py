@@ -53,7 +53,9 @@ def test_a_decompression_bomb_png_is_refused(signed_in):
 def test_an_image_over_the_pixel_limit_is_refused(signed_in, settings):
     settings.IMAGE_MAX_PIXELS = 1_000_000
     response = upload_avatar(signed_in, "wide.png", bomb_png(2000, 1000))
-    assert "The image is 2000 x 1000 pixels (2 megapixels); the limit is 1 megapixels." in field_errors(response)
+    assert "The image is 2000 x 1000 pixels (2 megapixels); the limit is 1 megapixels." in field_errors(
+        response
+    )
 
 
 def test_a_file_over_the_size_limit_is_refused_before_it_is_decoded(signed_in, settings):
@@ -78,7 +80,9 @@ def test_other_image_types_and_damaged_files_are_named(signed_in):
         upload_avatar(signed_in, "a.bmp", out.getvalue())
     )
     truncated = image_bytes((200, 200), format="JPEG")[:400]
-    assert "The image file is damaged or incomplete." in field_errors(upload_avatar(signed_in, "a.jpg", truncated))
+    assert "The image file is damaged or incomplete." in field_errors(
+        upload_avatar(signed_in, "a.jpg", truncated)
+    )
     assert "The submitted file is empty." in field_errors(upload_avatar(signed_in, "empty.png", b""))
 
 
@@ -107,7 +111,9 @@ def test_a_bad_logo_is_a_field_message_on_the_settings_page(tenant, member_of):
     admin = member_of(tenant, role="admin")
     client = Client(HTTP_HOST=host_of(tenant))
     client.force_login(admin)
-    response = client.post("/settings/logo/", {"image": SimpleUploadedFile("logo.png", b"<svg>not png</svg>")})
+    response = client.post(
+        "/settings/logo/", {"image": SimpleUploadedFile("logo.png", b"<svg>not png</svg>")}
+    )
     page = field_errors(response)
     assert "This file is not an image" in page
     assert 'id="logo"' in page  # the settings page itself, with its other sections
