@@ -1,0 +1,70 @@
+"""The profile and settings pages: initials until the thumbnail exists, then the picture."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from images.models import Avatar, ImageKind, Logo
+from images.services import thumbnails_make_for
+from tests.conftest import host_of
+from tests.images.conftest import image_bytes
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_profile_shows_initials_then_the_avatar(public_client, user):
+    user.full_name = "Ada Lovelace"
+    user.save(update_fields=["full_name"])
+    public_client.force_login(user)
+    page = public_client.get("/account/profile/").content.decode()
+    assert '<span class="image-placeholder" aria-hidden="true">AD</span>' in page
+    assert 'enctype="multipart/form-data"' in page
+
+    answer = public_client.post(
+        "/account/profile/avatar/",
+        {"image": SimpleUploadedFile("me.jpg", image_bytes(format="JPEG"))},
+        follow=True,
+    )
+    page = answer.content.decode()
+    assert "Your picture was uploaded; it appears here in a moment." in page
+    assert "Processing the new image" in page and "<img" not in page.split('id="avatar"')[1]
+
+    avatar = Avatar.objects.get(user=user)
+    thumbnails_make_for(kind=ImageKind.AVATAR, owner_id=user.pk, version=avatar.version)
+    page = public_client.get("/account/profile/").content.decode()
+    base = f"/media/images/avatar/{user.pk}/{avatar.version}"
+    assert f'<img src="{base}/128.webp" srcset="{base}/256.webp 2x" width="128" height="128" alt="">' in page
+    assert "Processing the new image" not in page
+
+
+def test_the_profile_name_form_still_saves(public_client, user):
+    public_client.force_login(user)
+    response = public_client.post("/account/profile/", {"full_name": "Grace Hopper"})
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.full_name == "Grace Hopper"
+
+
+def test_an_admin_uploads_the_logo_and_everyone_sees_it_on_settings(tenant, member_of):
+    admin = member_of(tenant, role="admin")
+    member = member_of(tenant, role="member")
+    as_admin = Client(HTTP_HOST=host_of(tenant))
+    as_admin.force_login(admin)
+    response = as_admin.post(
+        "/settings/logo/", {"image": SimpleUploadedFile("logo.webp", image_bytes(format="WEBP"))}
+    )
+    assert response.status_code == 302
+    logo = Logo.objects.get(tenant=tenant)
+
+    as_member = Client(HTTP_HOST=host_of(tenant))
+    as_member.force_login(member)
+    page = as_member.get("/settings/").content.decode()
+    tile = f'data-live="image" data-image-kind="logo" data-image-owner="{tenant.pk}" data-image-size="128"'
+    assert tile in page and "Processing the new image" in page
+    assert "Owners and admins can change the logo." in page
+
+    thumbnails_make_for(kind=ImageKind.LOGO, owner_id=tenant.pk, version=logo.version)
+    page = as_member.get("/settings/").content.decode()
+    assert f'src="/media/images/logo/{tenant.pk}/{logo.version}/128.webp"' in page
