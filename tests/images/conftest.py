@@ -9,6 +9,8 @@ import zlib
 import pytest
 from PIL import Image
 
+from tests.api.conftest import _fresh_api_counters, make_key, owner  # noqa: F401  (the API tests' fixtures)
+
 GPS_IFD = 0x8825
 ORIENTATION = 0x0112
 

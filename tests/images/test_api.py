@@ -12,7 +12,6 @@ from activity.models import AuditAction, AuditEvent
 from images.models import Avatar, ImageKind, Logo
 from images.services import thumbnails_make_for
 from tests.api.conftest import Api, problem_of
-from tests.api.conftest import _fresh_api_counters, make_key, owner  # noqa: F401  (fixtures)
 from tests.conftest import host_of
 from tests.images.conftest import bomb_png, image_bytes
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from django.db import transaction
 from PIL import Image
 
 from accounts.services import membership_create
@@ -112,11 +113,12 @@ def test_running_twice_or_for_a_replaced_upload_does_nothing_more(
 
 
 def test_nothing_is_enqueued_when_the_upload_rolls_back(user, django_capture_on_commit_callbacks):
-    from django.db import transaction
-
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            avatar_set(user=user, image=checked(image_bytes()))
-            raise RuntimeError("the request failed after the upload")
+    with (
+        django_capture_on_commit_callbacks(execute=False) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        avatar_set(user=user, image=checked(image_bytes()))
+        raise RuntimeError("the request failed after the upload")
     assert callbacks == []
     assert not Avatar.objects.exists()
