@@ -2,9 +2,9 @@
 
 from django.conf import settings
 from django.conf.urls.static import static
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 
-urlpatterns = [
+urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("dashboard.urls")),
     path("billing/", include("billing.urls_tenant")),
     path("auth/", include("accounts.urls_tenant")),

@@ -32,6 +32,7 @@ from accounts.models import User
 from accounts.services import membership_create
 from api.services import api_key_create
 from images.models import SIZES, Avatar, Logo
+from tenants.models import Tenant
 from tenants.services import tenant_provision
 from tests.e2e.browser import chromium, requires_chromium
 from tests.e2e.support.client import BrowserClient
@@ -56,36 +57,29 @@ def e2e_env_overrides(media_root) -> dict[str, str | None]:
     return {"MEDIA_ROOT": str(media_root)}
 
 
+class _StartedByTheTest(CeleryWorker):
+    """`running()` stops it at teardown (its log printed on failure); the test starts it (`go`)."""
+
+    def start(self, **env_overrides: str | None) -> None:
+        pass
+
+    def go(self) -> None:
+        super().start()
+
+
 @pytest.fixture
-def images_worker(e2e_env, request) -> Iterator[CeleryWorker]:
+def images_worker(e2e_env, request) -> Iterator[_StartedByTheTest]:
     """Not started: a test starts it when the page is ready to see the change arrive."""
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
     broker.delete(IMAGES_QUEUE)
-    worker = CeleryWorker(dict(e2e_env), queue=f"{e2e_env['CELERY_QUEUE']},{IMAGES_QUEUE}", concurrency=1)
-    with running(_Deferred(worker), request):
+    queues = f"{e2e_env['CELERY_QUEUE']},{IMAGES_QUEUE}"
+    with running(_StartedByTheTest(dict(e2e_env), queue=queues, concurrency=1), request) as worker:
         yield worker
     broker.delete(IMAGES_QUEUE)
     broker.close()
 
 
-class _Deferred:
-    """`running()` stops the worker at teardown (and prints its log on failure); the test starts it."""
-
-    def __init__(self, worker: CeleryWorker) -> None:
-        self.worker = worker
-        self.name, self.log_path = worker.name, worker.log_path
-
-    def start(self) -> None:
-        pass
-
-    def stop(self) -> None:
-        self.worker.stop()
-
-    def log_tail(self, lines: int = 120) -> str:
-        return self.worker.log_tail(lines)
-
-
-def _organization(slug: str) -> tuple[object, User]:
+def _organization(slug: str) -> tuple[Tenant, User]:
     tenant = tenant_provision(name="Pixel Works", slug=slug)
     owner = User.objects.create_user("owner@example.com", PASSWORD, full_name="Olive Owner")
     membership_create(user=owner, tenant=tenant, role="owner")
@@ -127,7 +121,7 @@ def test_the_logo_appears_on_the_open_settings_page_when_the_worker_is_done(
         page.wait_for_function("window.__snapshots.length > 0")  # the socket is open
         loads = page.evaluate("window.__loads")
 
-        images_worker.start()
+        images_worker.go()
         image = page.locator("#logo img")
         image.wait_for(timeout=30_000)
         src = image.get_attribute("src") or ""
@@ -153,7 +147,7 @@ def test_an_avatar_sent_to_the_api_reaches_the_socket_as_image_ready(asgi_server
     )
     assert urlsplit(landing.url).netloc == netloc, browser.history
     cookie = "; ".join(f"{k}={v}" for k, v in browser.cookies[f"{slug}.localhost"].items())
-    images_worker.start()
+    images_worker.go()
 
     async def body() -> tuple[int, dict]:
         async with websockets.connect(
