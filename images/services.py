@@ -46,7 +46,10 @@ def _store(row: StoredImage, *, kind: str, owner_id: int, image: CheckedImage) -
 @transaction.atomic
 def avatar_set(*, user: User, image: CheckedImage) -> Avatar:
     """Make `image` the person's avatar; its thumbnails follow from the worker."""
-    avatar = Avatar.objects.select_for_update().filter(user=user).first() or Avatar(user=user)
+    # The person's row locked first: two uploads at once (a double click) take turns instead of
+    # both finding no avatar and one failing on the unique user.
+    User.objects.select_for_update(no_key=True).filter(pk=user.pk).values_list("pk").get()
+    avatar = Avatar.objects.filter(user=user).first() or Avatar(user=user)
     _store(avatar, kind=ImageKind.AVATAR, owner_id=user.pk, image=image)
     return avatar
 
@@ -54,7 +57,9 @@ def avatar_set(*, user: User, image: CheckedImage) -> Avatar:
 @transaction.atomic
 def logo_set(*, actor: User, tenant: Tenant, image: CheckedImage) -> Logo:
     """Make `image` the organization's logo (owners and admins; the caller's guard checked)."""
-    logo = Logo.objects.select_for_update().filter(tenant=tenant).first() or Logo(tenant=tenant)
+    # As for avatars: concurrent uploads take turns on the organization's row.
+    Tenant.objects.select_for_update(no_key=True).filter(pk=tenant.pk).values_list("pk").get()
+    logo = Logo.objects.filter(tenant=tenant).first() or Logo(tenant=tenant)
     _store(logo, kind=ImageKind.LOGO, owner_id=tenant.pk, image=image)
     with schema_context(tenant.schema_name):
         audit_record(
