@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import json
+
 import pytest
+import redis
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
@@ -68,3 +73,29 @@ def test_an_admin_uploads_the_logo_and_everyone_sees_it_on_settings(tenant, memb
     thumbnails_make_for(kind=ImageKind.LOGO, owner_id=tenant.pk, version=logo.version)
     page = as_member.get("/settings/").content.decode()
     assert f'src="/media/images/logo/{tenant.pk}/{logo.version}/128.webp"' in page
+
+
+def test_the_thumbnails_task_goes_to_the_images_queue_in_the_public_schema(
+    tenant, member_of, django_capture_on_commit_callbacks
+):
+    # Uploaded on a tenant host (the request runs in the tenant's schema), the task still says
+    # public: avatars and logos are public rows.
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    broker.delete("images")
+    admin = member_of(tenant, role="admin")
+    client = Client(HTTP_HOST=host_of(tenant))
+    client.force_login(admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/settings/logo/", {"image": SimpleUploadedFile("l.png", image_bytes())})
+    assert response.status_code == 302
+    try:
+        queued = [json.loads(raw) for raw in broker.lrange("images", 0, -1)]
+    finally:
+        broker.delete("images")
+        broker.close()
+    logo = Logo.objects.get(tenant=tenant)
+    assert [(m["headers"]["task"], m["headers"]["_schema_name"]) for m in queued] == [
+        ("images.thumbnails_make", "public")
+    ]
+    body = json.loads(base64.b64decode(queued[0]["body"]))
+    assert body[1] == {"kind": "logo", "owner_id": tenant.pk, "version": logo.version}
