@@ -8,16 +8,16 @@ import threading
 import pytest
 from django.db import connection
 
+from accounts.models import User
 from images.checks import image_check
 from images.models import Avatar
 from images.services import avatar_set
-from tests.factories import UserFactory
 from tests.images.conftest import image_bytes
 
 
 @pytest.mark.django_db(transaction=True)
 def test_two_first_uploads_at_once_leave_one_avatar():
-    user = UserFactory()
+    user = User.objects.create_user("double@example.com", "a-long-password-for-tests-91")
     barrier = threading.Barrier(2)
     errors: list[BaseException] = []
 
