@@ -10,4 +10,5 @@ urlpatterns = [
     path("notifications/", include("notifications.urls_tenant")),
     path("api/", include("api.urls")),
     path("api-keys/", include("api.urls_pages")),
+    path("jobs/", include("jobs.urls")),
 ]
