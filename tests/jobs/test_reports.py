@@ -152,3 +152,38 @@ def test_a_job_past_its_attempts_fails(two_orgs, settings):
         Job.objects.filter(pk=job.pk).update(status=Job.Status.RUNNING, attempts=settings.JOB_MAX_ATTEMPTS)
         job = job_execute(job_id=job.pk)
     assert job.status == Job.Status.FAILED and "Gave up" in job.error
+
+
+def test_job_rerun_queues_a_failed_job_and_refuses_others(two_orgs, django_capture_on_commit_callbacks):
+    from django.core.management import CommandError, call_command
+
+    first, _, owner_a, _, _ = two_orgs
+    with schema_context(first.schema_name):
+        job = job_request(kind=Job.Kind.MEMBERS_CSV, params={}, user_id=owner_a.pk)
+        Job.objects.filter(pk=job.pk).update(status=Job.Status.FAILED, error="boom", attempts=3)
+    out = io.StringIO()
+    with django_capture_on_commit_callbacks() as callbacks:
+        call_command("job_rerun", first.schema_name, str(job.pk), stdout=out)
+    assert len(callbacks) == 1  # the enqueue, after commit
+    assert "queued again" in out.getvalue()
+    with schema_context(first.schema_name):
+        job.refresh_from_db()
+    assert (job.status, job.error, job.attempts) == (Job.Status.QUEUED, "", 0)
+    with pytest.raises(CommandError, match="only failed jobs"):
+        call_command("job_rerun", first.schema_name, str(job.pk))
+    with pytest.raises(CommandError, match="No tenant"):
+        call_command("job_rerun", "t_nobody", str(job.pk))
+    with pytest.raises(CommandError, match="has no job"):
+        call_command("job_rerun", first.schema_name, "999999")
+
+
+def test_the_worker_refuses_to_start_with_a_visibility_timeout_under_a_time_limit():
+    import subprocess
+    import sys
+
+    env = {**__import__("os").environ, "CELERY_VISIBILITY_TIMEOUT": "100", "DJANGO_SETTINGS_MODULE": "config.settings_test"}
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    assert "must exceed the longest task time limit" in result.stderr
