@@ -2,7 +2,8 @@
 
 Tests and benchmarks give each process a prefix (`CELERY_QUEUE`) so runs sharing a Redis never
 consume each other's messages; a deployment has none. The settings route tasks to these queues
-and the Procfile's worker consumes them all (README: Background work). Plain Python, no Django: the dev runner imports it before installing anything..
+and the Procfile's worker consumes them all (README: Background work).
+Plain Python, no Django: the dev runner imports it before anything is installed.
 """
 
 from __future__ import annotations

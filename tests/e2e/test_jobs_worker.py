@@ -23,8 +23,8 @@ from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from devtools.processes import wait_until
 from activity.models import AuditEvent
+from devtools.processes import wait_until
 from jobs.models import Job
 from jobs.services import job_request
 from saas.tasking import SCHEMA_HEADER
@@ -113,7 +113,10 @@ def test_the_beat_sweep_fans_out_to_every_tenant_in_its_own_schema(celery_worker
         owner = member_of(tenant, UserFactory(), role="owner")
         with schema_context(tenant.schema_name):
             jobs[tenant.schema_name] = Job.objects.create(
-                kind=Job.Kind.MEMBERS_CSV, requested_by_id=owner.pk, status=Job.Status.RUNNING, started_at=stale
+                kind=Job.Kind.MEMBERS_CSV,
+                requested_by_id=owner.pk,
+                status=Job.Status.RUNNING,
+                started_at=stale,
             ).pk
     current_app.send_task("jobs.stale_sweep")  # as beat sends it, from public
     wait_until(
@@ -129,13 +132,17 @@ def test_a_worker_killed_mid_report_is_redelivered_and_completes_once(celery_wor
     add_activity(tenant.schema_name, 100_000)
     job = request_activity_report(tenant, owner)
     wait_until(
-        lambda: job_state(tenant.schema_name, job.pk).progress > 0, timeout=30, message="the report to be underway"
+        lambda: job_state(tenant.schema_name, job.pk).progress > 0,
+        timeout=30,
+        message="the report to be underway",
     )
     celery_worker.kill()
     assert job_state(tenant.schema_name, job.pk).status == Job.Status.RUNNING
     celery_worker.start()
     wait_until(
-        lambda: job_state(tenant.schema_name, job.pk).finished, timeout=VISIBILITY_TIMEOUT + 40, message="done"
+        lambda: job_state(tenant.schema_name, job.pk).finished,
+        timeout=VISIBILITY_TIMEOUT + 40,
+        message="done",
     )
     job = job_state(tenant.schema_name, job.pk)
     assert (job.status, job.attempts, job.rows) == (Job.Status.DONE, 2, 100_000 + 2), job.error

@@ -40,9 +40,8 @@ def run_report(tenant, user, kind=Job.Kind.MEMBERS_CSV, params=None, capture=Non
 
 
 def file_text(tenant, job) -> str:
-    with schema_context(tenant.schema_name):
-        with job.file.open("rb") as handle:
-            return handle.read().decode()
+    with schema_context(tenant.schema_name), job.file.open("rb") as handle:
+        return handle.read().decode()
 
 
 def test_members_csv_holds_only_its_tenants_rows_and_notifies(two_orgs):
@@ -181,9 +180,17 @@ def test_the_worker_refuses_to_start_with_a_visibility_timeout_under_a_time_limi
     import subprocess
     import sys
 
-    env = {**__import__("os").environ, "CELERY_VISIBILITY_TIMEOUT": "100", "DJANGO_SETTINGS_MODULE": "config.settings_test"}
+    env = {
+        **__import__("os").environ,
+        "CELERY_VISIBILITY_TIMEOUT": "100",
+        "DJANGO_SETTINGS_MODULE": "config.settings_test",
+    }
     result = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", "import django; django.setup()"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode != 0
     assert "must exceed the longest task time limit" in result.stderr
