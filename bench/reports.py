@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 
 import psutil
 import redis
@@ -44,7 +45,7 @@ print(len(rows), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
-def tree_rss_peak(root: psutil.Process, until: callable, timeout: float) -> float:  # type: ignore[valid-type]
+def tree_rss_peak(root: psutil.Process, until: Callable[[], bool], timeout: float) -> float:
     """The largest RSS (MB) of any process under `root` while `until()` is false."""
     peak = 0.0
     deadline = time.monotonic() + timeout

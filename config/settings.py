@@ -505,15 +505,16 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "var" / "media")
 MEDIA_URL = "/media/"
 GS_BUCKET_NAME = env.str("GS_BUCKET_NAME", default="")
+GS_DEFAULT_ACL = None  # the bucket's uniform access decides; files are private
+GS_QUERYSTRING_AUTH = True  # file URLs are signed and expire
 STORAGES = {
-    "default": (
-        {
-            "BACKEND": "storages.backends.gcloud.GoogleCloudStorage",
-            "OPTIONS": {"bucket_name": GS_BUCKET_NAME, "default_acl": None, "querystring_auth": True},
-        }
-        if GS_BUCKET_NAME
-        else {"BACKEND": "django.core.files.storage.FileSystemStorage"}
-    ),
+    "default": {
+        "BACKEND": (
+            "storages.backends.gcloud.GoogleCloudStorage"
+            if GS_BUCKET_NAME
+            else "django.core.files.storage.FileSystemStorage"
+        )
+    },
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"

@@ -21,7 +21,6 @@ from jobs import tasks
 from jobs.models import Job
 from saas.queues import queue_name, queue_names
 from saas.tasking import SCHEMA_HEADER, tenant_fan_out
-from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -82,10 +81,10 @@ def test_reports_and_emails_go_to_their_own_queues(make_tenant, broker):
 @pytest.mark.parametrize(
     "headers", [{SCHEMA_HEADER: None}, {SCHEMA_HEADER: "no_such_schema"}, {SCHEMA_HEADER: "public"}]
 )
-def test_a_tenant_task_without_a_live_tenant_schema_refuses_to_run(make_tenant, headers, caplog):
+def test_a_tenant_task_without_a_live_tenant_schema_refuses_to_run(make_tenant, user, headers):
     tenant = make_tenant()
     with schema_context(tenant.schema_name):
-        job = Job.objects.create(kind=Job.Kind.MEMBERS_CSV, requested_by_id=UserFactory().pk)
+        job = Job.objects.create(kind=Job.Kind.MEMBERS_CSV, requested_by_id=user.pk)
     # The connection is in the tenant already (as a worker's could be): a refused message
     # must not run there either.
     connection.set_tenant(tenant)  # type: ignore[attr-defined]
@@ -104,12 +103,10 @@ def test_a_task_whose_tenant_was_deleted_refuses_to_run(make_tenant):
     assert result.state == "REJECTED"
 
 
-def test_a_tenant_task_runs_in_its_tenant(make_tenant):
+def test_a_tenant_task_runs_in_its_tenant(make_tenant, user):
     tenant = make_tenant()
     with schema_context(tenant.schema_name):
-        job = Job.objects.create(
-            kind=Job.Kind.MEMBERS_CSV, requested_by_id=UserFactory().pk, status="running"
-        )
+        job = Job.objects.create(kind=Job.Kind.MEMBERS_CSV, requested_by_id=user.pk, status="running")
     result = tasks.stale_sweep_tenant.apply(headers={SCHEMA_HEADER: tenant.schema_name})
     assert result.successful() and result.result == 0  # found its job, which is not stale
     with schema_context(tenant.schema_name):
