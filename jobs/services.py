@@ -231,16 +231,18 @@ def job_finish_failed(*, job: Job, error: str, exc: BaseException | None = None)
 
 def _tell_finished(job: Job) -> None:
     ok = job.status == Job.Status.DONE
+    # The page's stable link: it checks the member, then hands out a short-lived signed one.
+    url = f"/reports/{job.pk}/download/" if ok else ""
     broadcast_on_commit(
         user_stream(current_schema(), job.requested_by_id),
-        {"type": JOB_DONE, "job_id": job.pk, "kind": job.kind, "ok": ok, "url": "/reports/" if ok else ""},
+        {"type": JOB_DONE, "job_id": job.pk, "kind": job.kind, "ok": ok, "url": url},
     )
     notification_create_for_user(
         user_id=job.requested_by_id,
         event_id=f"job:{job.pk}:{job.attempts}:{job.status}",
         kind=JOB_DONE,
         title=f"{job.get_kind_display()} is ready" if ok else f"{job.get_kind_display()} failed",
-        url="/reports/",
+        url=url or "/reports/",
     )
 
 
