@@ -16,6 +16,7 @@ notification.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -49,6 +50,10 @@ STALE_GRACE_SECONDS = 60
 
 class JobRefused(Exception):
     """The job cannot be (re)started in its state."""
+
+
+class TenantGone(JobRefused):
+    """The organization was deleted while its job ran."""
 
 
 JOB_RUN_TASK = "jobs.job_run"
@@ -137,6 +142,9 @@ def _progress(job: Job, *, rows: int, total: int) -> None:
     percent = min(99, rows * 100 // total) if total else 0
     if percent <= job.progress and rows:
         return
+    # At most a hundred times a job: an organization deleted meanwhile stops it here.
+    if not Tenant.objects.filter(schema_name=current_schema()).exists():
+        raise TenantGone(f"the organization of job {job.pk} was deleted")
     with transaction.atomic():
         updated = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
             progress=percent, rows=rows, updated_at=timezone.now()
@@ -177,6 +185,15 @@ def job_execute(*, job_id: int) -> Job | None:
                 logger.warning("job's organization is gone", job_id=job_id, error=str(exc))
                 return None
             return job_finish_failed(job=job, error="The report could not be built.", exc=exc)
+        except TenantGone as exc:
+            logger.warning("job stopped: its organization is gone", job_id=job_id, reason=str(exc))
+            with contextlib.suppress(DatabaseError):  # the schema may be gone too
+                Job.objects.filter(pk=job.pk).update(
+                    status=Job.Status.FAILED,
+                    error="The organization was deleted while the report ran.",
+                    finished_at=timezone.now(),
+                )
+            return None
         except JobRefused as exc:
             logger.warning("job stopped", job_id=job_id, reason=str(exc))
             return None

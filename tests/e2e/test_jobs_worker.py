@@ -146,3 +146,22 @@ def test_a_worker_killed_mid_report_is_redelivered_and_completes_once(celery_wor
     )
     job = job_state(tenant.schema_name, job.pk)
     assert (job.status, job.attempts, job.rows) == (Job.Status.DONE, 2, 100_000 + 2), job.error
+
+
+def test_an_organization_deleted_while_its_report_runs_fails_it_cleanly(
+    celery_worker, make_tenant, member_of
+):
+    tenant = make_tenant()
+    owner = member_of(tenant, UserFactory(), role="owner")
+    add_activity(tenant.schema_name, 100_000)
+    job = request_activity_report(tenant, owner)
+    schema = tenant.schema_name
+    wait_until(
+        lambda: job_state(schema, job.pk).progress > 0, timeout=30, message="the report to be underway"
+    )
+    tenant.delete()  # the row goes; the schema stays until someone drops it (auto_drop_schema off)
+    wait_until(lambda: job_state(schema, job.pk).finished, timeout=30, message="the job to stop")
+    job = job_state(schema, job.pk)
+    assert (job.status, job.file.name) == (Job.Status.FAILED, "")
+    assert "deleted" in job.error
+    assert "its organization is gone" in celery_worker.log()
