@@ -396,9 +396,11 @@ class ReportViewSet(ApiViewSet):
         data = api_serializers.ReportRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         # One rule for the page and the API: the form checks kinds and date ranges.
-        form = ReportRequestForm(data={k: v for k, v in request.data.items() if isinstance(v, str)})
+        form = ReportRequestForm(data=dict(data.validated_data))
         if not form.is_valid():
-            raise exceptions.ValidationError({field: list(errors) for field, errors in form.errors.items()})
+            raise exceptions.ValidationError(
+                {field: [str(error) for error in errors] for field, errors in form.errors.items()}
+            )
         job = job_request(
             kind=form.cleaned_data["kind"], params=form.params(), user_id=int(request.user.pk or 0)
         )

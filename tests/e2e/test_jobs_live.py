@@ -30,7 +30,8 @@ def test_progress_frames_arrive_in_order_ending_with_done(asgi_server, celery_wo
     owner = member_of(tenant, UserFactory(), role="owner")
     with connection.cursor() as cursor:
         cursor.execute(
-            f'INSERT INTO "{tenant.schema_name}".activity_auditevent (action, actor_email, target, data, created_at) '
+            f'INSERT INTO "{tenant.schema_name}".activity_auditevent '
+            "(action, actor_email, target, data, created_at) "
             "SELECT 'project.created', 'bulk@example.com', 'p' || n, '{}'::jsonb, now() "
             "FROM generate_series(1, 20000) AS n"
         )
