@@ -28,6 +28,7 @@ from devtools.processes import wait_until
 from jobs.models import Job
 from jobs.services import job_request
 from saas.tasking import SCHEMA_HEADER
+from tests.e2e.support.processes import CeleryWorker, running
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.e2e
@@ -165,3 +166,24 @@ def test_an_organization_deleted_while_its_report_runs_fails_it_cleanly(
     assert (job.status, job.file.name) == (Job.Status.FAILED, "")
     assert "deleted" in job.error
     assert "its organization is gone" in celery_worker.log()
+
+
+def test_a_second_delivery_of_a_running_report_does_not_run_it_twice(
+    e2e_env, request, make_tenant, member_of
+):
+    """What the visibility timeout would do to a long job (celery #5935), forced: a copy of the
+    message arrives while the first still runs, on a second process. The advisory lock keeps
+    it to one run."""
+    tenant = make_tenant()
+    owner = member_of(tenant, UserFactory(), role="owner")
+    add_activity(tenant.schema_name, 100_000)
+    worker = CeleryWorker(dict(e2e_env), queue=e2e_env["CELERY_QUEUE"], concurrency=2)
+    with running(worker, request):
+        job = request_activity_report(tenant, owner)
+        schema = tenant.schema_name
+        wait_until(lambda: job_state(schema, job.pk).progress > 0, timeout=30, message="the first run")
+        current_app.send_task("jobs.job_run", kwargs={"job_id": job.pk}, headers={SCHEMA_HEADER: schema})
+        wait_until(lambda: "job already running elsewhere" in worker.log(), timeout=20, message="the copy")
+        wait_until(lambda: job_state(schema, job.pk).finished, timeout=30, message="the report")
+    job = job_state(schema, job.pk)
+    assert (job.status, job.attempts) == (Job.Status.DONE, 1)
