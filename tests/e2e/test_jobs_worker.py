@@ -184,6 +184,6 @@ def test_a_second_delivery_of_a_running_report_does_not_run_it_twice(
         wait_until(lambda: job_state(schema, job.pk).progress > 0, timeout=30, message="the first run")
         current_app.send_task("jobs.job_run", kwargs={"job_id": job.pk}, headers={SCHEMA_HEADER: schema})
         wait_until(lambda: "job already running elsewhere" in worker.log(), timeout=20, message="the copy")
-        wait_until(lambda: job_state(schema, job.pk).finished, timeout=30, message="the report")
+        wait_until(lambda: job_state(schema, job.pk).finished, timeout=40, message="the report")
     job = job_state(schema, job.pk)
     assert (job.status, job.attempts) == (Job.Status.DONE, 1)
