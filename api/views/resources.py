@@ -368,7 +368,6 @@ class ReportViewSet(ApiViewSet):
 
     api_resource = "reports"
     serializer_class = api_serializers.ReportJobSerializer
-    filter_fields = {"state": ("status", serializers.ChoiceField(choices=Job.Status.choices))}
     ordering_fields = ["created_at"]
 
     def _membership(self) -> Membership:
