@@ -6,7 +6,7 @@ peak RSS of the worker process that ran it (sampled every 20 ms). The peer, in t
 the same rows exported naively (`list(queryset)` then one CSV write) in a fresh Python process,
 its peak RSS from getrusage. Target: under 10 s and under 150 MB.
 
-    .venv/bin/python bench/reports.py [--rows 100000]
+    .venv/bin/python bench/reports.py [--rows 100000] [--kind summary_xlsx]
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ def tree_rss_peak(root: psutil.Process, until: Callable[[], bool], timeout: floa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--kind", choices=["activity_csv", "summary_xlsx"], default="activity_csv")
     args = parser.parse_args()
     run_id = uuid.uuid4().hex[:8]
     prefix = f"bench-reports-{run_id}"
@@ -104,9 +105,8 @@ def main() -> None:
             started = time.monotonic()
             with schema_context(tenant.schema_name):
                 today = date.today().isoformat()
-                job = job_request(
-                    kind=Job.Kind.ACTIVITY_CSV, params={"date_from": today, "date_to": today}, user_id=user.pk
-                )
+                params = {"date_from": today, "date_to": today} if args.kind == "activity_csv" else {}
+                job = job_request(kind=args.kind, params=params, user_id=user.pk)
 
             def finished() -> bool:
                 with schema_context(tenant.schema_name):
