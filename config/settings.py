@@ -420,6 +420,8 @@ JOB_TIME_LIMIT_SECONDS = env.int("JOB_TIME_LIMIT_SECONDS", default=660)
 JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", default=3)
 JOB_DOWNLOAD_LINK_SECONDS = env.int("JOB_DOWNLOAD_LINK_SECONDS", default=300)
 JOB_STALE_SWEEP_SECONDS = env.float("JOB_STALE_SWEEP_SECONDS", default=60.0)
+# A job still queued this long is sent again (its message may never have reached the broker).
+JOB_QUEUED_RESEND_SECONDS = env.int("JOB_QUEUED_RESEND_SECONDS", default=900)
 JOB_REPORT_MAX_DAYS = 366
 CELERY_BEAT_SCHEDULE["jobs-stale-sweep"] = {
     "task": "jobs.stale_sweep",

@@ -7,7 +7,8 @@ connection, the lock with it, and the redelivered copy (`acks_late` +
 `reject_on_worker_lost`) starts over. Each start counts an attempt; past `JOB_MAX_ATTEMPTS`
 the job fails instead of looping on a report that kills its worker. A job whose every copy
 was lost stays "running" only until the stale sweep (`job_fail_stale`, beat) fails it, once
-it has run longer than the hard time limit allows.
+it has run longer than the hard time limit allows; a job whose message never reached the
+broker (down when the job was made) is sent again by the same sweep.
 
 Progress and the end are told to the requester's sockets (`job.progress`, `job.done`,
 realtime/messages.py) after each small commit, so they arrive in order; the end also makes a
@@ -32,6 +33,7 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from jobs.models import Job
 from jobs.reports import SPECS, report_total, report_write
@@ -59,14 +61,18 @@ class TenantGone(JobRefused):
 JOB_RUN_TASK = "jobs.job_run"
 
 
+def _send(job_id: int, schema: str) -> None:
+    try:
+        # By name: jobs.tasks calls into this module. The schema header is set explicitly (fresh).
+        current_app.send_task(JOB_RUN_TASK, kwargs={"job_id": job_id}, headers={SCHEMA_HEADER: schema})
+    except (OperationalError, OSError) as exc:
+        # The request that made the job still succeeds: the sweep sends it again later.
+        logger.warning("job not sent: broker unavailable", job_id=job_id, schema=schema, error=str(exc))
+
+
 def _enqueue(job: Job) -> None:
     schema = current_schema()
-    # By name: jobs.tasks calls into this module. The schema header is set explicitly (fresh).
-    transaction.on_commit(
-        lambda: current_app.send_task(
-            JOB_RUN_TASK, kwargs={"job_id": job.pk}, headers={SCHEMA_HEADER: schema}
-        )
-    )
+    transaction.on_commit(lambda: _send(job.pk, schema))
 
 
 @transaction.atomic
@@ -264,8 +270,10 @@ def _tell_finished(job: Job) -> None:
 
 
 def job_fail_stale() -> int:
-    """Beat (per tenant): fail running jobs whose worker is gone; returns how many."""
-    cutoff = timezone.now() - timedelta(seconds=settings.JOB_TIME_LIMIT_SECONDS + STALE_GRACE_SECONDS)
+    """Beat (per tenant): fail running jobs whose worker is gone, send again jobs whose message
+    was lost (broker down when they were made); returns how many were failed."""
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=settings.JOB_TIME_LIMIT_SECONDS + STALE_GRACE_SECONDS)
     failed = 0
     for job in Job.objects.filter(status=Job.Status.RUNNING, started_at__lt=cutoff):
         with _run_lock(job.pk) as free:
@@ -273,4 +281,11 @@ def job_fail_stale() -> int:
                 continue
             job_finish_failed(job=job, error="The worker running this report stopped; start it again.")
             failed += 1
+    # A copy sent for a job still waiting in the queue is harmless: the second to arrive finds
+    # it finished (or locked) and leaves.
+    waiting = now - timedelta(seconds=settings.JOB_QUEUED_RESEND_SECONDS)
+    for job_id in Job.objects.filter(status=Job.Status.QUEUED, created_at__lt=waiting).values_list(
+        "pk", flat=True
+    ):
+        _send(job_id, current_schema())
     return failed

@@ -194,3 +194,30 @@ def test_the_worker_refuses_to_start_with_a_visibility_timeout_under_a_time_limi
     )
     assert result.returncode != 0
     assert "must exceed the longest task time limit" in result.stderr
+
+
+def test_a_job_left_queued_is_sent_again_by_the_sweep(two_orgs, settings):
+    import json
+
+    import redis as redis_client
+    from django.utils import timezone
+
+    from saas.queues import queue_name
+
+    first, _, owner_a, _, _ = two_orgs
+    queue = queue_name("reports", prefix=settings.CELERY_QUEUE_PREFIX)
+    client = redis_client.Redis.from_url(settings.CELERY_BROKER_URL)
+    client.delete(queue)
+    with schema_context(first.schema_name):
+        waiting = job_request(
+            kind=Job.Kind.MEMBERS_CSV, params={}, user_id=owner_a.pk
+        )  # never sent: no commit
+        recent = job_request(kind=Job.Kind.MEMBERS_CSV, params={}, user_id=owner_a.pk)
+        long_ago = timezone.now() - timedelta(seconds=settings.JOB_QUEUED_RESEND_SECONDS + 1)
+        Job.objects.filter(pk=waiting.pk).update(created_at=long_ago)
+        job_fail_stale()
+    messages = [json.loads(raw) for raw in client.lrange(queue, 0, -1)]
+    client.delete(queue)
+    client.close()
+    assert [m["headers"]["_schema_name"] for m in messages] == [first.schema_name]
+    assert str(waiting.pk) in messages[0]["headers"]["kwargsrepr"] and recent.pk != waiting.pk
