@@ -3,8 +3,8 @@
 The hook adds, to every operation, the problem responses it can answer (RFC 9457, one
 `Problem` schema), the `RateLimit-*` headers, `Idempotency-Key` on POSTs and `ETag` where a
 resource has one; request bodies refuse unknown properties (as the serializers do). The
-report job resource is designed here ahead of the reports app: its schema is a component,
-its operations are described in the `reports` tag and not served until the app lands.
+report job's schema (`ReportJob`) is written out here, with its nullable fields, and the
+`reports` tag says how the operations fit together.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ PROBLEM_SCHEMA = {
 
 REPORT_JOB_SCHEMA = {
     "type": "object",
-    "description": "A report job (designed ahead of the reports app; not served yet).",
+    "description": "A report job, built in the background by the worker.",
     "required": ["id", "kind", "state", "progress", "created_at", "finished_at", "download_url", "error"],
     "properties": {
         "id": {"type": "string"},
@@ -57,13 +57,15 @@ REPORT_JOB_SCHEMA = {
     },
 }
 
-REPORT_JOB_DESCRIPTION = """Reports run as background jobs (designed, served when the reports app lands):
+REPORT_JOB_DESCRIPTION = """Reports run as background jobs:
 
-- `POST /api/v1/reports/` with `{"kind": "members_csv"}` answers **202** with the job and a
+- `POST /api/v1/reports/` with `{"kind": "members_csv"}` (or `summary_xlsx`, or `activity_csv`
+  with `date_from` and `date_to`, at most 366 days apart) answers **202** with the job and a
   `Location: /api/v1/reports/{id}/` header (an `Idempotency-Key` makes retries safe);
 - `GET /api/v1/reports/{id}/` polls it: `state` queued -> running -> succeeded | failed, `progress` 0-100;
-- `GET /api/v1/reports/{id}/download/` redirects (302) to a short-lived file URL once succeeded,
-  404 before. The job's schema is `ReportJob`. Scope: `reports:read` / `reports:write`.
+- `GET /api/v1/reports/{id}/download/` answers the file once succeeded (`download_url`), 404
+  before. Members see the jobs they started, admins and owners every job. The job's schema is
+  `ReportJob`. Scope: `reports:read` / `reports:write`.
 """
 
 _RATE_HEADERS = {

@@ -8,6 +8,7 @@ from accounts.models import Membership
 from api.views.base import StrictSerializer
 from billing.models import BillingAccount
 from invitations.models import Invitation
+from jobs.models import Job
 from projects.models import Project
 
 
@@ -77,3 +78,40 @@ class BillingSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=BillingAccount.Status.choices, read_only=True)
     seat_limit = serializers.IntegerField(read_only=True, allow_null=True)
     seats_used = serializers.IntegerField(read_only=True)
+
+
+REPORT_STATES = {"queued": "queued", "running": "running", "done": "succeeded", "failed": "failed"}
+
+
+class ReportJobSerializer(serializers.Serializer):
+    """A report job (components.schemas.ReportJob in the OpenAPI document)."""
+
+    id = serializers.SerializerMethodField()
+    kind = serializers.CharField(read_only=True)
+    state = serializers.SerializerMethodField()
+    progress = serializers.IntegerField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    finished_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    download_url = serializers.SerializerMethodField()
+    error = serializers.SerializerMethodField()
+
+    def get_id(self, job: Job) -> str:
+        return str(job.pk)
+
+    def get_state(self, job: Job) -> str:
+        return REPORT_STATES[job.status]
+
+    def get_download_url(self, job: Job) -> str | None:
+        if job.status != Job.Status.DONE:
+            return None
+        request = self.context["request"]
+        return request.build_absolute_uri(f"/api/v1/reports/{job.pk}/download/")
+
+    def get_error(self, job: Job) -> str | None:
+        return job.error or None
+
+
+class ReportRequestSerializer(StrictSerializer):
+    kind = serializers.ChoiceField(choices=Job.Kind.choices)
+    date_from = serializers.DateField(required=False)
+    date_to = serializers.DateField(required=False)

@@ -13,6 +13,7 @@ from billing.services import past_due_downgrade, webhook_event_failure_record, w
 from billing.stripe_api import STRIPE_TRANSIENT_ERRORS
 from saas.deliveries import TRANSIENT_ERRORS, DeliveryTask, delivery_run
 from saas.email import email_send
+from saas.tasking import SchemaScope
 from tenants.models import Tenant
 from tenants.selectors import tenant_absolute_url
 
@@ -67,7 +68,7 @@ def plan_email_send(
         )
 
 
-@shared_task(name="billing.past_due_downgrade", ignore_result=True)
+@shared_task(name="billing.past_due_downgrade", ignore_result=True, schema_scope=SchemaScope.PUBLIC)
 def past_due_downgrade_task() -> int:
     """Beat: tenants past due beyond BILLING_GRACE_DAYS fall back to Free."""
     return past_due_downgrade()

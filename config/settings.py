@@ -9,6 +9,9 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue as KombuQueue
+
+from saas.queues import queue_name, queue_names
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -328,7 +331,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
-# A task not acknowledged within this many seconds is delivered again (Redis broker).
+# A task not acknowledged within this many seconds is delivered again (Redis broker), even
+# while a worker still runs it (celery #5935): it must exceed every task's hard time limit,
+# which start-up checks below.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
     # How often a worker looks for unacknowledged messages older than the timeout
@@ -340,6 +345,24 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Publishing fails fast when the broker is down: the outbox keeps the event for the sweeper.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2}
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# Queues by purpose (config/queues.py), each consumed by the Procfile's worker: a long report
+# never sits in front of a welcome email in one line. CELERY_QUEUE prefixes every name (tests and
+# benchmarks give each run its own).
+CELERY_QUEUE_PREFIX = env.str("CELERY_QUEUE", default="")
+CELERY_TASK_QUEUES = [KombuQueue(name) for name in queue_names(prefix=CELERY_QUEUE_PREFIX)]
+CELERY_TASK_DEFAULT_QUEUE = queue_name("default", prefix=CELERY_QUEUE_PREFIX)
+CELERY_TASK_ROUTES = {
+    "accounts.send_welcome_email": {"queue": queue_name("emails", prefix=CELERY_QUEUE_PREFIX)},
+    "invitations.send_invitation_email": {"queue": queue_name("emails", prefix=CELERY_QUEUE_PREFIX)},
+    "billing.plan_email_send": {"queue": queue_name("emails", prefix=CELERY_QUEUE_PREFIX)},
+    "jobs.job_run": {"queue": queue_name("reports", prefix=CELERY_QUEUE_PREFIX)},
+    "images.*": {"queue": queue_name("images", prefix=CELERY_QUEUE_PREFIX)},
+}
+# Time limits: soft raises SoftTimeLimitExceeded in the task (it cleans up and fails), hard
+# kills the worker process. Every task has the default unless it sets its own (reports:
+# JOB_*_TIME_LIMIT_SECONDS below).
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=120)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=150)
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "outbox-sweep": {
         "task": "saas.outbox_sweep",
@@ -387,6 +410,29 @@ CELERY_BEAT_SCHEDULE["billing-past-due-downgrade"] = {
     "task": "billing.past_due_downgrade",
     "schedule": env.float("BILLING_PAST_DUE_SWEEP_SECONDS", default=3600.0),
 }
+
+# --- Background jobs (jobs/: reports) --------------------------------------------------
+# A report's time limits (soft: it fails cleanly; hard: the process is killed and the stale
+# sweep marks it failed), how many deliveries of one job are tried (a worker killed mid-job
+# redelivers it), how long a download link lasts and how often beat looks for stale jobs.
+JOB_SOFT_TIME_LIMIT_SECONDS = env.int("JOB_SOFT_TIME_LIMIT_SECONDS", default=600)
+JOB_TIME_LIMIT_SECONDS = env.int("JOB_TIME_LIMIT_SECONDS", default=660)
+JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", default=3)
+JOB_DOWNLOAD_LINK_SECONDS = env.int("JOB_DOWNLOAD_LINK_SECONDS", default=300)
+JOB_STALE_SWEEP_SECONDS = env.float("JOB_STALE_SWEEP_SECONDS", default=60.0)
+# A job still queued this long is sent again (its message may never have reached the broker).
+JOB_QUEUED_RESEND_SECONDS = env.int("JOB_QUEUED_RESEND_SECONDS", default=900)
+JOB_REPORT_MAX_DAYS = 366
+CELERY_BEAT_SCHEDULE["jobs-stale-sweep"] = {
+    "task": "jobs.stale_sweep",
+    "schedule": JOB_STALE_SWEEP_SECONDS,
+}
+_longest_time_limit = max(CELERY_TASK_TIME_LIMIT, JOB_TIME_LIMIT_SECONDS)
+if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= _longest_time_limit:
+    raise ImproperlyConfigured(
+        f"CELERY_VISIBILITY_TIMEOUT ({CELERY_BROKER_TRANSPORT_OPTIONS['visibility_timeout']} s) must exceed "
+        f"the longest task time limit ({_longest_time_limit} s), or the broker delivers running tasks again"
+    )
 
 # --- Invitations ---------------------------------------------------------------------------
 INVITATION_EXPIRY_DAYS = env.int("INVITATION_EXPIRY_DAYS", default=7)
@@ -455,8 +501,23 @@ API_IDEMPOTENCY_WAIT_SECONDS = env.float("API_IDEMPOTENCY_WAIT_SECONDS", default
 # --- Static files ------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Uploaded and generated files (reports, avatars, logos and their thumbnails) go through
+# `default_storage`: the local disk under MEDIA_ROOT (development serves it at MEDIA_URL), or
+# Google Cloud Storage through django-storages when GS_BUCKET_NAME is set (production: the
+# instance's service account, README "Deploying to Google Cloud").
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "var" / "media")
+MEDIA_URL = "/media/"
+GS_BUCKET_NAME = env.str("GS_BUCKET_NAME", default="")
+GS_DEFAULT_ACL = None  # the bucket's uniform access decides; files are private
+GS_QUERYSTRING_AUTH = True  # file URLs are signed and expire
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {
+        "BACKEND": (
+            "storages.backends.gcloud.GoogleCloudStorage"
+            if GS_BUCKET_NAME
+            else "django.core.files.storage.FileSystemStorage"
+        )
+    },
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -466,10 +527,6 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not IS_PRODUCTION
-# Uploaded files (avatars, logos and their thumbnails) go through `default_storage`: the local
-# disk under var/media outside production. Development serves them at MEDIA_URL.
-MEDIA_URL = "media/"
-MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "var" / "media")
 
 # --- Images (avatars, logos: images/) ------------------------------------------------------
 # The largest image file accepted; below REQUEST_BODY_MAX_BYTES so a slightly larger one still
@@ -512,9 +569,6 @@ from saas.observability import configure_logging  # noqa: E402
 
 configure_logging(level=LOG_LEVEL, fmt=LOG_FORMAT)
 
-# Processes started by end-to-end tests are told which queue their test run uses.
-if env.str("CELERY_QUEUE", default=""):
-    CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE")
 
 # User.email is unique through a case-insensitive functional constraint, which this check
 # cannot see.

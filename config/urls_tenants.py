@@ -12,6 +12,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("notifications/", include("notifications.urls_tenant")),
     path("api/", include("api.urls")),
     path("api-keys/", include("api.urls_pages")),
+    path("jobs/", include("jobs.urls")),
 ]
 # Uploaded images from the local disk, in development only (DEBUG); production serves them from
 # its storage (a bucket), never through Django.

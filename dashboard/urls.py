@@ -4,6 +4,8 @@ from dashboard import views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("reports/", views.reports, name="reports"),
+    path("reports/<int:job_id>/download/", views.report_download, name="report_download"),
     path("settings/", views.settings_organization, name="settings_organization"),
     path("settings/logo/", views.settings_logo, name="settings_logo"),
     path("settings/delete/", views.organization_delete, name="settings_delete"),

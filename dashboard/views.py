@@ -27,6 +27,9 @@ from billing.selectors import billing_account_get
 from images.forms import ImageUploadForm
 from images.selectors import avatar_get, image_view, logo_get
 from images.services import avatar_set, logo_set
+from jobs.forms import ReportRequestForm
+from jobs.selectors import job_download_token, jobs_visible_to
+from jobs.services import job_request
 from notifications.selectors import notification_recent
 from saas.hosts import public_url
 
@@ -46,6 +49,34 @@ def dashboard(request: TenantRequest) -> HttpResponse:
             "notifications": list(notification_recent(user=request.user, limit=5)),
         },
     )
+
+
+REPORTS_SHOWN = 50
+
+
+@require_http_methods(["GET", "POST"])
+@tenant_member()
+def reports(request: TenantRequest) -> HttpResponse:
+    """Start a report and watch it: progress arrives over the live socket (jobs/static/jobs/reports.js)."""
+    form = ReportRequestForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            job_request(kind=form.cleaned_data["kind"], params=form.params(), user_id=int(request.user.pk))
+            messages.success(request, "Your report is being prepared; it appears below when ready.")
+            return redirect("reports")
+        status = 400
+    jobs = jobs_visible_to(membership=request.membership)[:REPORTS_SHOWN]
+    context = {"form": form, "jobs": jobs, "membership": request.membership}
+    return render(request, "dashboard/reports.html", context, status=status)
+
+
+@require_GET
+@tenant_member()
+def report_download(request: TenantRequest, job_id: int) -> HttpResponse:
+    """A stable link on the page: checks who asks, then hands out a fresh short-lived signed link."""
+    job = get_object_or_404(jobs_visible_to(membership=request.membership), pk=job_id, status="done")
+    return redirect("job_download", token=job_download_token(job=job))
 
 
 # --- settings (tenant host) -----------------------------------------------------------------

@@ -28,6 +28,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from saas.queues import queue_names
+
 REPO_DIR = Path(__file__).resolve().parents[1]
 PROCFILE = REPO_DIR / "Procfile"
 # Console scripts (uvicorn, celery) of the interpreter running us: the project's virtualenv.
@@ -268,7 +270,8 @@ class WebServer(ManagedProcess):
 
 
 class CeleryWorker(ManagedProcess):
-    """The Procfile's `worker` role consuming only `queue`; `start()` returns once it is ready.
+    """The Procfile's `worker` role consuming the queues of prefix `queue` (`CELERY_QUEUE`:
+    its run's `default`, `emails`, `reports`, `images`); `start()` returns once it is ready.
 
     Gossip, mingle and heartbeat are off: a worker of one test run or benchmark has no peers
     to talk to, and each costs start-up time.
@@ -288,7 +291,7 @@ class CeleryWorker(ManagedProcess):
         argv = option_set(argv, "--loglevel", loglevel)
         for option, value in (
             ("--pool", "prefork"),
-            ("-Q", queue),
+            ("-Q", ",".join(queue_names(prefix=queue))),
             ("--hostname", f"{name}-{uuid.uuid4().hex[:8]}@%h"),
             ("--without-gossip", None),
             ("--without-mingle", None),

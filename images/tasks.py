@@ -1,15 +1,16 @@
-"""The worker's part: thumbnails, on the "images" queue, in the public schema (see services)."""
+"""The worker's part: thumbnails, on the "images" queue (CELERY_TASK_ROUTES), in the public schema (see services)."""
 
 from __future__ import annotations
 
 from celery import shared_task
-from tenant_schemas_celery.task import TenantTask
+
+from saas.tasking import SchemaScope
 
 
 @shared_task(
-    base=TenantTask,
     name="images.thumbnails_make",
-    queue="images",
+    # Avatars and logos are public rows, whichever host the upload came from.
+    schema_scope=SchemaScope.PUBLIC,
     acks_late=True,
     reject_on_worker_lost=True,
     soft_time_limit=60,

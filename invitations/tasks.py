@@ -5,6 +5,7 @@ from invitations.models import Invitation
 from invitations.services import invitation_link, invitation_mark_sent, invitations_expire_and_remind
 from saas.deliveries import DeliveryTask, delivery_run
 from saas.email import email_send
+from saas.tasking import SchemaScope
 
 TEMPLATES = {"invitation": "invitations/email/invitation", "reminder": "invitations/email/reminder"}
 
@@ -37,7 +38,7 @@ def send_invitation_email(self, *, delivery_id: int, invitation_id: int, kind: s
         invitation_mark_sent(invitation=invitation)
 
 
-@shared_task(name="invitations.expire_and_remind", ignore_result=True)
+@shared_task(name="invitations.expire_and_remind", ignore_result=True, schema_scope=SchemaScope.PUBLIC)
 def expire_and_remind() -> dict[str, int]:
     """Beat: expire overdue invitations and queue reminders for those expiring within a day."""
     return invitations_expire_and_remind()

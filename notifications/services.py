@@ -55,6 +55,21 @@ def notification_create_for_admins(
 
 
 @transaction.atomic
+def notification_create_for_user(
+    *, user_id: int, event_id: str, kind: str, title: str, url: str = ""
+) -> bool:
+    """Tell one member about an event (once per event); True if the notification is new."""
+    if current_schema() == "public":
+        raise RuntimeError("notifications live in a tenant schema")
+    _, created = Notification.objects.get_or_create(
+        event_id=event_id, user_id=user_id, defaults={"kind": kind, "title": title, "url": url}
+    )
+    if created:
+        notification_counts_broadcast(user_ids=[user_id])
+    return created
+
+
+@transaction.atomic
 def notification_mark_read(*, user_id: int, notification_id: int) -> Notification | None:
     """Mark one of a person's notifications read; None if it is not theirs (or not there).
 

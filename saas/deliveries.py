@@ -38,10 +38,10 @@ from django.db.models import F
 from django.utils import timezone
 from django_tenants.utils import schema_context
 from kombu.exceptions import OperationalError
-from tenant_schemas_celery.task import TenantTask
 
 from saas.events import bookkeeping_transaction
 from saas.models import TaskDelivery
+from saas.tasking import SchemaScope, TenantBoundTask
 
 logger = structlog.get_logger(__name__)
 
@@ -55,10 +55,12 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-class DeliveryTask(TenantTask):
+class DeliveryTask(TenantBoundTask):
     """Base for tasks that perform one recorded side effect (see module docstring)."""
 
     abstract = True
+    # In the schema its delivery recorded (the event's: a tenant, or public for public events).
+    schema_scope = SchemaScope.RECORDED
     # Celery's autoretry catches these and calls `retry`, which applies the policy below;
     # its own backoff is off (it rounds the base to whole seconds and knows no deadline).
     autoretry_for = TRANSIENT_ERRORS

@@ -10,6 +10,7 @@ from typing import Any
 
 from allauth.core import ratelimit
 from django.db.models import QuerySet
+from django.http import FileResponse, HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, serializers, status
@@ -17,6 +18,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.guard import tenant_access
 from accounts.models import Membership, User
 from accounts.services import membership_remove, membership_role_change
 from api import serializers as api_serializers
@@ -25,6 +27,11 @@ from billing.seats import seats_used
 from billing.selectors import billing_account_get
 from invitations.models import Invitation
 from invitations.services import invitation_create, invitation_resend, invitation_revoke
+from jobs.forms import ReportRequestForm
+from jobs.models import Job
+from jobs.reports import SPECS
+from jobs.selectors import jobs_visible_to
+from jobs.services import job_request
 from notifications.models import Notification
 from notifications.services import notification_mark_read
 from projects import selectors as project_selectors
@@ -330,3 +337,87 @@ class BillingView(ApiView):
                 "seats_used": seats_used(tenant=tenant),
             }
         )
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List report jobs (admins: all; members: their own)",
+        tags=["reports"],
+        responses={200: api_serializers.ReportJobSerializer(many=True)},
+    ),
+    retrieve=extend_schema(
+        summary="One report job: poll its state and progress",
+        tags=["reports"],
+        responses={200: api_serializers.ReportJobSerializer},
+    ),
+    create=extend_schema(
+        summary="Start a report (202: queued; poll the Location)",
+        tags=["reports"],
+        request=api_serializers.ReportRequestSerializer,
+        responses={202: api_serializers.ReportJobSerializer},
+    ),
+    download=extend_schema(
+        summary="The finished report's file (404 until it has succeeded)",
+        tags=["reports"],
+        request=None,
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+    ),
+)
+class ReportViewSet(ApiViewSet):
+    """Report jobs, built by the worker; a key sees what its creator may see."""
+
+    api_resource = "reports"
+    serializer_class = api_serializers.ReportJobSerializer
+    ordering_fields = ["created_at"]
+
+    def _membership(self) -> Membership:
+        return tenant_access(user=self.request.user, tenant=self.request.tenant)  # type: ignore[attr-defined]
+
+    def get_queryset(self) -> QuerySet[Job]:
+        if getattr(self, "swagger_fake_view", False):  # drf-spectacular reading the types
+            return Job.objects.none()
+        return jobs_visible_to(membership=self._membership())
+
+    def _job(self) -> Job:
+        job = self.get_queryset().filter(pk=_path_id(self)).first()
+        if job is None:
+            raise exceptions.NotFound()
+        return job
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(self.get_serializer(self._job()).data)
+
+    def create(self, request: Request) -> Response:
+        data = api_serializers.ReportRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        # One rule for the page and the API: the form checks kinds and date ranges.
+        form = ReportRequestForm(data=dict(data.validated_data))
+        if not form.is_valid():
+            raise exceptions.ValidationError(
+                {field: [str(error) for error in errors] for field, errors in form.errors.items()}
+            )
+        job = job_request(
+            kind=form.cleaned_data["kind"], params=form.params(), user_id=int(request.user.pk or 0)
+        )
+        response = Response(self.get_serializer(job).data, status=status.HTTP_202_ACCEPTED)
+        response["Location"] = request.build_absolute_uri(f"{job.pk}/")
+        return response
+
+    @action(detail=True, methods=["get"])
+    def download(self, request: Request, pk: str) -> HttpResponseBase:
+        job = self._job()
+        if job.status != Job.Status.DONE or not job.file:
+            raise exceptions.NotFound("This report has no file yet.")
+        spec = SPECS[Job.Kind(job.kind)]
+        response = FileResponse(
+            job.file.open("rb"),
+            as_attachment=True,
+            filename=f"{job.kind}-{job.pk}.{spec.extension}",
+            content_type=spec.content_type,
+        )
+        response["Cache-Control"] = "private, no-store"
+        return response

@@ -16,6 +16,7 @@ from accounts.services import user_sign_up
 from devtools.processes import free_port
 from saas.deliveries import delivery_enqueue
 from saas.models import OutboxEvent, TaskDelivery
+from saas.queues import queue_names
 from tests.accounts.conftest import STRONG_PASSWORD, client_for
 
 pytestmark = pytest.mark.django_db
@@ -23,16 +24,16 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def broker_queue():
-    """The real Redis queue this test process publishes to, emptied around the test."""
-    queue = getattr(settings, "CELERY_TASK_DEFAULT_QUEUE", "celery")
+    """The real Redis queues this test process publishes to, emptied around the test."""
+    queues = queue_names(prefix=settings.CELERY_QUEUE_PREFIX)
     client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    client.delete(queue)
+    client.delete(*queues)
 
     def messages() -> list[dict]:
-        return [json.loads(raw)["headers"] for raw in client.lrange(queue, 0, -1)]
+        return [json.loads(raw)["headers"] for queue in queues for raw in client.lrange(queue, 0, -1)]
 
     yield messages
-    client.delete(queue)
+    client.delete(*queues)
     client.close()
 
 

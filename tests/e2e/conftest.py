@@ -31,6 +31,7 @@ import redis
 from django.conf import settings
 
 from devtools.processes import free_port
+from saas.queues import queue_names
 from tests.e2e.support.client import BrowserClient
 from tests.e2e.support.http_sink import HttpSink
 from tests.e2e.support.processes import AsgiServer, CeleryWorker, WsgiServer, e2e_environment, running
@@ -60,13 +61,15 @@ def e2e_env_overrides() -> dict[str, str | None]:
 
 @pytest.fixture
 def e2e_queue() -> Iterator[str]:
-    """The Celery queue of this test process; emptied before and after each test."""
-    queue = getattr(settings, "CELERY_TASK_DEFAULT_QUEUE", "celery")
+    """The Celery queue prefix of this test process (CELERY_QUEUE); its queues are emptied
+    before and after each test."""
+    prefix = settings.CELERY_QUEUE_PREFIX
+    queues = queue_names(prefix=prefix)
     client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
     # Messages left by an interrupted earlier run would point at rows that no longer exist.
-    client.delete(queue, "unacked", "unacked_index")
-    yield queue
-    client.delete(queue, "unacked", "unacked_index")
+    client.delete(*queues, "unacked", "unacked_index")
+    yield prefix
+    client.delete(*queues, "unacked", "unacked_index")
     client.close()
 
 

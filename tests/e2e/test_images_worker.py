@@ -21,10 +21,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-import redis
 import requests
 import websockets
-from django.conf import settings
 from PIL import Image
 from websockets.typing import Origin
 
@@ -43,7 +41,6 @@ pytestmark = pytest.mark.e2e
 PASSWORD = "owner-passphrase-long-and-odd-73"
 # The thumbnails task is routed to this queue (images/tasks.py); the worker here consumes it
 # beside this run's default queue, as the Procfile's worker consumes its queues.
-IMAGES_QUEUE = "images"
 
 
 @pytest.fixture
@@ -70,13 +67,9 @@ class _StartedByTheTest(CeleryWorker):
 @pytest.fixture
 def images_worker(e2e_env, request) -> Iterator[_StartedByTheTest]:
     """Not started: a test starts it when the page is ready to see the change arrive."""
-    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    broker.delete(IMAGES_QUEUE)
-    queues = f"{e2e_env['CELERY_QUEUE']},{IMAGES_QUEUE}"
-    with running(_StartedByTheTest(dict(e2e_env), queue=queues, concurrency=1), request) as worker:
+    worker = _StartedByTheTest(dict(e2e_env), queue=e2e_env["CELERY_QUEUE"], concurrency=1)
+    with running(worker, request):
         yield worker
-    broker.delete(IMAGES_QUEUE)
-    broker.close()
 
 
 def _organization(slug: str) -> tuple[Tenant, User]:

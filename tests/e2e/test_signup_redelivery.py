@@ -23,6 +23,11 @@ def e2e_env_overrides():
         "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT),
         "CELERY_UNACKED_RESTORE_INTERVAL": "1",
         "CELERY_UNACKED_RESTORE_THROTTLE": "1",
+        # The visibility timeout must exceed every hard time limit (config/settings.py checks).
+        "CELERY_TASK_SOFT_TIME_LIMIT": "3",
+        "CELERY_TASK_TIME_LIMIT": "4",
+        "JOB_SOFT_TIME_LIMIT_SECONDS": "3",
+        "JOB_TIME_LIMIT_SECONDS": "4",
         "SLACK_WEBHOOK_URL": None,
         "ANALYTICS_URL": None,
     }

@@ -13,6 +13,7 @@ from django.test import Client
 
 from images.models import Avatar, ImageKind, Logo
 from images.services import thumbnails_make_for
+from saas.queues import queue_name
 from tests.conftest import host_of
 from tests.images.conftest import image_bytes
 
@@ -80,8 +81,9 @@ def test_the_thumbnails_task_goes_to_the_images_queue_in_the_public_schema(
 ):
     # Uploaded on a tenant host (the request runs in the tenant's schema), the task still says
     # public: avatars and logos are public rows.
+    queue = queue_name("images", prefix=settings.CELERY_QUEUE_PREFIX)
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    broker.delete("images")
+    broker.delete(queue)
     admin = member_of(tenant, role="admin")
     client = Client(HTTP_HOST=host_of(tenant))
     client.force_login(admin)
@@ -89,9 +91,9 @@ def test_the_thumbnails_task_goes_to_the_images_queue_in_the_public_schema(
         response = client.post("/settings/logo/", {"image": SimpleUploadedFile("l.png", image_bytes())})
     assert response.status_code == 302
     try:
-        queued = [json.loads(raw) for raw in broker.lrange("images", 0, -1)]
+        queued = [json.loads(raw) for raw in broker.lrange(queue, 0, -1)]
     finally:
-        broker.delete("images")
+        broker.delete(queue)
         broker.close()
     logo = Logo.objects.get(tenant=tenant)
     assert [(m["headers"]["task"], m["headers"]["_schema_name"]) for m in queued] == [
