@@ -1,4 +1,4 @@
-"""The worker's part: thumbnails, on the "images" queue (CELERY_TASK_ROUTES), in the public schema (see services)."""
+"""The worker's part: thumbnails on the "images" queue (routed by name), in the public schema."""
 
 from __future__ import annotations
 
