@@ -118,6 +118,12 @@ TENANT_DOMAIN_MODEL = "tenants.Domain"
 TENANT_TEMPLATE_SCHEMA = "tenant_template"
 # With our backend, `SET search_path` runs only when a connection's schema really changes.
 TENANT_LIMIT_SET_CALLS = True
+# `migrate_schemas` (tenants.migration): schemas migrated at once (one thread and one
+# database connection each), schemas per batch between status writes, and tries per schema
+# in one run before it is reported failed.
+MIGRATION_WORKERS = env.int("MIGRATION_WORKERS", default=4)
+MIGRATION_BATCH_SIZE = env.int("MIGRATION_BATCH_SIZE", default=200)
+MIGRATION_ATTEMPTS = env.int("MIGRATION_ATTEMPTS", default=2)
 # Seconds a process may serve a cached host -> tenant mapping after another process
 # changed a Domain (the process that made the change sees it at once).
 TENANT_RESOLUTION_RECHECK_SECONDS = env.float("TENANT_RESOLUTION_RECHECK_SECONDS", default=2.0)
