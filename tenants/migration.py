@@ -64,7 +64,7 @@ class MigrationRunBusy(RuntimeError):
     """Another `migrate_schemas` holds the run lock."""
 
 
-def _tenant_app_labels() -> frozenset[str]:
+def tenant_app_labels() -> frozenset[str]:
     names = set(settings.TENANT_APPS)
     return frozenset(config.label for config in apps.get_app_configs() if config.name in names)
 
@@ -113,7 +113,7 @@ class MigrationRun:
     def __init__(self) -> None:
         self.loader = MigrationLoader(None, ignore_no_migrations=True)
         graph = self.loader.graph
-        self.tenant_labels = _tenant_app_labels()
+        self.tenant_labels = tenant_app_labels()
         self.tenant_nodes = frozenset(node for node in graph.nodes if node[0] in self.tenant_labels)
         self.shared_nodes = frozenset(node for node in graph.nodes if node[0] not in self.tenant_labels)
         self.leaves: list[Node] = sorted(node for node in graph.leaf_nodes() if node[0] in self.tenant_labels)
@@ -214,6 +214,38 @@ class MigrationRun:
                 _SchemaExecutor(self).migrate(self.leaves, plan=start.plan, state=self.state_for(start))
         finally:
             connection.set_schema_to_public()  # type: ignore[attr-defined]
+
+
+def schemas_migrate_to(
+    *, target: tuple[str, str | None], schemas: Sequence[str] | None = None, log: Log = print
+) -> list[str]:
+    """`migrate_schemas <app> <name|zero>` in tenant schemas, one after another; the schemas changed.
+
+    An administrator's tool (rolling one app back or forward), so it is not parallel and has
+    no status rows; shared apps' migrations still count as applied and are never recorded.
+    """
+    run = MigrationRun()
+    if target[0] not in run.tenant_labels:
+        raise ValueError(f"{target[0]} is not a tenant app: its migrations run in public only.")
+    names = list(schemas) if schemas is not None else [template_schema(), *tenant_schema_names()]
+    changed = []
+    for schema_name, recorded in run.recorded(names).items():
+        applied = run.shared_nodes | run._resolve(recorded or set())
+        executor = _SchemaExecutor(run)
+        run.loader.applied_migrations = {node: run.loader.graph.nodes[node] for node in applied}
+        plan = executor.migration_plan([target])
+        if not plan:
+            continue
+        try:
+            connection.set_schema(schema_name, include_public=False)  # type: ignore[attr-defined]
+            MigrationRecorder(connection).ensure_schema()
+            connection.set_schema(schema_name)  # type: ignore[attr-defined]
+            executor.migrate([target], plan=plan)
+        finally:
+            connection.set_schema_to_public()  # type: ignore[attr-defined]
+        log(f"{schema_name}: {', '.join(f'{m.app_label}.{m.name}' for m, _ in plan)}")
+        changed.append(schema_name)
+    return changed
 
 
 @dataclass

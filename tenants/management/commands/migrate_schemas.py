@@ -5,11 +5,13 @@
 """
 
 from django.core.management.base import CommandError
+from django.db.migrations.exceptions import AmbiguityError
+from django.db.migrations.loader import MigrationLoader
 from django_tenants.management.commands.migrate_schemas import MigrateSchemasCommand
 from django_tenants.migration_executors import get_executor
 from django_tenants.utils import schema_exists
 
-from tenants.migration import MigrationRunBusy, schemas_migrate
+from tenants.migration import MigrationRunBusy, schemas_migrate, schemas_migrate_to, tenant_app_labels
 from tenants.schema_template import template_ensure, template_schema, template_script
 
 _DJANGO_TENANTS_ONLY = (
@@ -43,11 +45,15 @@ class Command(MigrateSchemasCommand):
         if self.schema_name and not schema_exists(self.schema_name):
             raise CommandError(f'Schema "{self.schema_name}" does not exist')
         verbosity = int(options.get("verbosity", 1))
+        log = (lambda line: self.stdout.write(line)) if verbosity else (lambda line: None)
+        if options.get("app_label"):
+            self._migrate_to(options["app_label"], options.get("migration_name"), log)
+            return
         try:
             report = schemas_migrate(
                 schemas=[self.schema_name] if self.schema_name else None,
                 workers=options.get("workers"),
-                log=(lambda line: self.stdout.write(line)) if verbosity else (lambda line: None),
+                log=log,
             )
         except MigrationRunBusy as error:
             raise CommandError(str(error)) from error
@@ -65,6 +71,26 @@ class Command(MigrateSchemasCommand):
                 f"{len(report.failed)} tenant schema(s) failed to migrate (listed above; the admin "
                 "shows them under Schema migrations). The others are current; run it again once fixed."
             )
+
+    def _migrate_to(self, app_label: str, migration_name: str | None, log) -> None:
+        if app_label not in tenant_app_labels():
+            if self.sync_public:
+                return  # a shared app: the public run above did it
+            raise CommandError(f"{app_label} is not a tenant app: its migrations run in public only.")
+        loader = MigrationLoader(None, ignore_no_migrations=True)
+        target: tuple[str, str | None]
+        if migration_name == "zero":
+            target = (app_label, None)
+        elif migration_name is None:
+            target = max(node for node in loader.graph.leaf_nodes() if node[0] == app_label)
+        else:
+            try:
+                migration = loader.get_migration_by_prefix(app_label, migration_name)
+            except (AmbiguityError, KeyError) as error:
+                raise CommandError(f"{app_label} {migration_name}: {error}") from error
+            target = (migration.app_label, migration.name)
+        schemas_migrate_to(target=target, schemas=[self.schema_name] if self.schema_name else None, log=log)
+        template_script()
 
     def _handle_django_tenants(self, *args, **options):
         super().handle(*args, **options)
