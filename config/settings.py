@@ -191,6 +191,13 @@ if env.int("DB_POOL_MAX_SIZE", default=0) > 0:
         "timeout": 10,
     }
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=False)
+# How a pooler in front of PostgreSQL hands out server connections: `session` (none, or
+# PgBouncer's session mode) or `transaction` (PgBouncer's transaction mode: the search path
+# then travels with every statement, see tenants/postgresql_backend; server-side cursors,
+# which outlive a transaction, are off). Statement pooling cannot work and is refused.
+DATABASE_POOLING = env.str("DATABASE_POOLING", default="session")
+if DATABASE_POOLING == "transaction":
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = required_in_production("REDIS_URL", "redis://127.0.0.1:6379/0")
