@@ -41,7 +41,7 @@ from devtools.databases import throwaway_database
 
 TARGETS = {"noop_s": 10.0, "one_migration_s": 60.0}  # at 1,000 tenants
 
-_MIGRATION = '''from django.db import migrations, models
+_MIGRATION = """from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
@@ -53,14 +53,16 @@ class Migration(migrations.Migration):
             field=models.CharField(max_length=40, null=True, db_index=True),
         ),
     ]
-'''
+"""
 
 
 def one_migration_settings(directory: Path) -> str:
     """A settings module whose activity migrations end with one more: its dotted name."""
     package = directory / "bench_migration_tmp"
     migrations = package / "activity_migrations"
-    shutil.copytree(REPO / "activity" / "migrations", migrations, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        REPO / "activity" / "migrations", migrations, ignore=shutil.ignore_patterns("__pycache__")
+    )
     leaf = max(path.stem for path in migrations.glob("[0-9][0-9][0-9][0-9]_*.py"))
     number = int(leaf[:4]) + 1
     (migrations / f"{number:04d}_bench_note.py").write_text(_MIGRATION.format(leaf=leaf))
@@ -91,7 +93,7 @@ def record_shared_migrations_in_template(database_url: str) -> None:
 
 def timed(argv: list[str], env: dict[str, str], label: str) -> float:
     started = time.perf_counter()
-    done = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True)  # noqa: S603
+    done = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         sys.exit(f"{label} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
@@ -118,8 +120,12 @@ def measure(
         if executor:
             record_shared_migrations_in_template(database_url)
         started = time.perf_counter()
-        created = subprocess.run(  # noqa: S603
-            [PYTHON, "-m", "devtools.tenants_bulk", str(tenants)], cwd=REPO, env=env, capture_output=True, text=True
+        created = subprocess.run(
+            [PYTHON, "-m", "devtools.tenants_bulk", str(tenants)],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
         )
         if created.returncode != 0:
             sys.exit(f"creating tenants failed:\n{created.stderr[-3000:]}")
@@ -133,10 +139,15 @@ def measure(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--tenants", type=int, default=1000, help="tenants for ours (default 1000)")
     parser.add_argument(
-        "--djt-tenants", type=int, default=20, help="tenants for django-tenants' executor, scaled (default 20)"
+        "--djt-tenants",
+        type=int,
+        default=20,
+        help="tenants for django-tenants' executor, scaled (default 20)",
     )
     args = parser.parse_args()
     workers = os.environ.get("MIGRATION_WORKERS", "4 (default)")
@@ -149,7 +160,10 @@ def main() -> None:
         )
         print(f"django-tenants --executor=standard, {args.djt_tenants} tenants:", flush=True)
         djt_public, djt_noop, djt_one = measure(
-            tenants=args.djt_tenants, executor="standard", settings_module=settings_module, extra_path=Path(directory)
+            tenants=args.djt_tenants,
+            executor="standard",
+            settings_module=settings_module,
+            extra_path=Path(directory),
         )
 
     # Per schema, django-tenants' cost is flat: the public part stays, the rest scales with the
@@ -167,7 +181,10 @@ def main() -> None:
         "djt_one_migration_s": round(scaled(djt_one), 1),
     }
     print()
-    print(f"{'':<16} {'ours s':>9} {'django-tenants s':>17}  (django-tenants: measured on {args.djt_tenants} tenants,")
+    print(
+        f"{'':<16} {'ours s':>9} {'django-tenants s':>17}  "
+        f"(django-tenants: measured on {args.djt_tenants} tenants,"
+    )
     print(
         f"{'':<16} {'':>9} {'':>17}   {djt_noop:.1f} s and {djt_one:.1f} s; beyond the {djt_public:.1f} s "
         f"of the public schema, scaled x{scale:.1f})"

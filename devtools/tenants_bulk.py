@@ -23,7 +23,7 @@ def tenants_create(count: int, *, prefix: str = "bulk", per_transaction: int = 1
     from tenants.services import tenant_domain_for_slug
     from tenants.validators import schema_name_for
 
-    names = []
+    names: list[str] = []
     for offset in range(0, count, per_transaction):
         with transaction.atomic():
             tenants = Tenant.objects.bulk_create(

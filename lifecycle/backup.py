@@ -25,6 +25,7 @@ from typing import Any
 from django.conf import settings
 from django.core import serializers
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 from django_tenants.utils import schema_exists
@@ -50,7 +51,15 @@ class RestoreReport:
 
 def _pg_dump(schema: str) -> str:
     db = settings.DATABASES["default"]
-    command = ["pg_dump", "--schema", schema, "--no-owner", "--no-privileges", "--inserts", "--rows-per-insert=500"]
+    command = [
+        "pg_dump",
+        "--schema",
+        schema,
+        "--no-owner",
+        "--no-privileges",
+        "--inserts",
+        "--rows-per-insert=500",
+    ]
     env = {"PGPASSWORD": db.get("PASSWORD") or "", "PATH": "/usr/bin:/usr/local/bin:/bin"}
     for option, key in (("--host", "HOST"), ("--port", "PORT"), ("--username", "USER")):
         if db.get(key):
@@ -62,7 +71,7 @@ def _pg_dump(schema: str) -> str:
 
 
 def _rows(queryset) -> list[dict[str, Any]]:
-    return serializers.serialize("python", queryset)  # type: ignore[return-value]
+    return serializers.serialize("python", queryset)
 
 
 def tenant_dump(*, slug: str, path: Path) -> dict[str, int]:
@@ -76,7 +85,10 @@ def tenant_dump(*, slug: str, path: Path) -> dict[str, int]:
             "invitations.invitation": _rows(Invitation.objects.filter(tenant=tenant)),
         }
         user_ids = {
-            row["fields"][name] for kind in rows.values() for row in kind for name in _USER_FIELDS
+            row["fields"][name]
+            for kind in rows.values()
+            for row in kind
+            for name in _USER_FIELDS
             if row["fields"].get(name)
         }
         users = dict(User.objects.filter(pk__in=user_ids).values_list("pk", "email"))
@@ -88,7 +100,7 @@ def tenant_dump(*, slug: str, path: Path) -> dict[str, int]:
         "rows": rows,
         "schema_sql": _pg_dump(tenant.schema_name),
     }
-    path.write_text(json.dumps(document, cls=serializers.json.DjangoJSONEncoder))
+    path.write_text(json.dumps(document, cls=DjangoJSONEncoder))
     return {kind: len(values) for kind, values in rows.items()}
 
 
@@ -99,7 +111,9 @@ def _transaction_local(schema_sql: str) -> str:
     """pg_dump's session settings (its header) made local to the restore's transaction."""
     # `\restrict` / `\unrestrict` (pg_dump since 15.14 / 16.10 / 17.6) guard psql against
     # meta-commands smuggled into the data; the dump goes to PostgreSQL directly here.
-    lines = [line for line in schema_sql.splitlines() if not line.startswith(("\\restrict ", "\\unrestrict "))]
+    lines = [
+        line for line in schema_sql.splitlines() if not line.startswith(("\\restrict ", "\\unrestrict "))
+    ]
     for index, line in enumerate(lines):
         if line.startswith(("CREATE ", "-- Name:")):
             break
@@ -119,11 +133,15 @@ def tenant_restore(*, path: Path, slug: str | None = None) -> RestoreReport:
     slug = (slug or source["slug"]).strip().lower()
     validate_slug(slug)
     if Tenant.objects.filter(slug=slug).exists():
-        raise ValidationError({"slug": f"A tenant {slug} exists: restore under another slug, or delete it first."})
+        raise ValidationError(
+            {"slug": f"A tenant {slug} exists: restore under another slug, or delete it first."}
+        )
     target_schema = schema_name_for(slug)
     if schema_exists(target_schema):
         raise ValidationError({"slug": f"A schema {target_schema} exists without its tenant; drop it first."})
-    report = RestoreReport(tenant=Tenant.objects.create(name=source["name"], slug=slug, schema_name=target_schema))
+    report = RestoreReport(
+        tenant=Tenant.objects.create(name=source["name"], slug=slug, schema_name=target_schema)
+    )
     tenant = report.tenant
 
     original, aside = source["schema_name"], f"{source['schema_name']}_restore_aside"
@@ -139,13 +157,18 @@ def tenant_restore(*, path: Path, slug: str | None = None) -> RestoreReport:
     connection.set_schema_to_public()  # type: ignore[attr-defined]
     connection.search_path_set_schemas = None  # type: ignore[attr-defined]  # the dump's SET LOCAL
 
-    users = {int(pk): User.objects.filter(email__iexact=email).first() for pk, email in document["users"].items()}
+    users = {
+        int(pk): User.objects.filter(email__iexact=email).first() for pk, email in document["users"].items()
+    }
     _restore_public_rows(tenant, document["rows"], users, report)
     return report
 
 
 def _restore_public_rows(
-    tenant: Tenant, rows: dict[str, list[dict[str, Any]]], users: dict[int, User | None], report: RestoreReport
+    tenant: Tenant,
+    rows: dict[str, list[dict[str, Any]]],
+    users: dict[int, User | None],
+    report: RestoreReport,
 ) -> None:
     for row in rows["tenants.domain"]:
         fields = row["fields"]
@@ -165,9 +188,10 @@ def _restore_public_rows(
     for row in rows["billing.billingaccount"]:
         fields = dict(row["fields"])
         fields.pop("tenant")
-        if fields["stripe_customer_id"] and BillingAccount.objects.filter(
-            stripe_customer_id=fields["stripe_customer_id"]
-        ).exists():
+        if (
+            fields["stripe_customer_id"]
+            and BillingAccount.objects.filter(stripe_customer_id=fields["stripe_customer_id"]).exists()
+        ):
             report.skipped.append(f"Stripe customer {fields['stripe_customer_id']}: another tenant's")
             fields["stripe_customer_id"] = fields["stripe_subscription_id"] = ""
         BillingAccount.objects.create(tenant=tenant, **fields)

@@ -9,8 +9,8 @@ class TenantsConfig(AppConfig):
         from django.core import checks
 
         from saas.health import health_check_register
-        from tenants.checks import pooling_check
         from tenants import receivers  # noqa: F401
+        from tenants.checks import pooling_check
         from tenants.schema_template import template_check
 
         health_check_register("tenant_template", template_check)

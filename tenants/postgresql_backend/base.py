@@ -23,6 +23,8 @@ So the search path last set is also remembered on the physical connection itself
 again when that connection is borrowed next.
 """
 
+from typing import Any
+
 from django.conf import settings
 from django.db.backends.postgresql.base import Cursor
 from django_tenants.postgresql_backend.base import DatabaseWrapper as TenantDatabaseWrapper
@@ -40,7 +42,11 @@ def transaction_pooling() -> bool:
     return getattr(settings, "DATABASE_POOLING", "session") == "transaction"
 
 
-class SearchPathPerStatementCursor(Cursor):
+# Django defines its psycopg 3 cursors conditionally, where the type checker cannot see them.
+_DjangoCursor: Any = Cursor
+
+
+class SearchPathPerStatementCursor(_DjangoCursor):
     """Django's client-side-binding cursor, sending the search path with every statement."""
 
     def execute(self, query, params=None, **kwargs):

@@ -49,7 +49,7 @@ def environment(url: str, **extra: str) -> dict[str, str]:
 
 
 def run(url: str, *argv: str, settings: str = "tests.tenants.migration_settings", **extra: str):
-    return subprocess.run(  # noqa: S603 - our own commands
+    return subprocess.run(
         [sys.executable, *argv],
         cwd=REPO_DIR,
         env={**environment(url, **extra), "DJANGO_SETTINGS_MODULE": settings},
@@ -61,7 +61,9 @@ def run(url: str, *argv: str, settings: str = "tests.tenants.migration_settings"
 
 def tenants_create(url: str, count: int, prefix: str = "mig") -> None:
     # With the regular test settings: the schemas are copies of a template without the new apps.
-    created = run(url, "-m", "devtools.tenants_bulk", str(count), "--prefix", prefix, settings="config.settings_test")
+    created = run(
+        url, "-m", "devtools.tenants_bulk", str(count), "--prefix", prefix, settings="config.settings_test"
+    )
     assert created.returncode == 0, created.stderr
 
 
@@ -71,7 +73,7 @@ def migrate(url: str, **extra: str):
 
 def query(url: str, sql: str, params: list | None = None) -> list[tuple]:
     with psycopg.connect(url, autocommit=True) as connection:
-        cursor = connection.execute(sql, params or [])  # type: ignore[arg-type]
+        cursor = connection.execute(sql, params or [])
         return cursor.fetchall() if cursor.description else []
 
 
@@ -80,7 +82,9 @@ def tenant_schemas(url: str) -> list[str]:
 
 
 def recorded(url: str, schema: str, app: str) -> list[tuple[str, str]]:
-    rows = query(url, f'SELECT app, name FROM "{schema}".django_migrations WHERE app = %s ORDER BY name', [app])
+    rows = query(
+        url, f'SELECT app, name FROM "{schema}".django_migrations WHERE app = %s ORDER BY name', [app]
+    )
     return [(row[0], row[1]) for row in rows]
 
 
@@ -110,7 +114,10 @@ def test_a_run_killed_midway_resumes_and_applies_nothing_twice(migration_db):
 
     for schema in [*tenant_schemas(url), "tenant_template"]:
         assert recorded(url, schema, "migration_app") == TENANT_TARGET, schema
-        rows = query(url, f'SELECT app, name, count(*) FROM "{schema}".django_migrations GROUP BY 1, 2 HAVING count(*) > 1')
+        rows = query(
+            url,
+            f'SELECT app, name, count(*) FROM "{schema}".django_migrations GROUP BY 1, 2 HAVING count(*) > 1',
+        )
         assert rows == [], f"{schema} applied {rows} twice"
         columns = query(
             url,
@@ -159,4 +166,3 @@ def test_a_failing_schema_is_reported_and_the_others_finish(migration_db):
     # The template was migrated first: a tenant made now is born current.
     tenants_create(url, 1, prefix="late")
     assert recorded(url, "t_late0", "migration_app") == TENANT_TARGET
-

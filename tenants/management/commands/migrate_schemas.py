@@ -65,8 +65,8 @@ class Command(MigrateSchemasCommand):
         # Built now, so a template the copy cannot reproduce fails the deploy, not a sign-up.
         template_script()
         if report.failed:
-            for name, error in sorted(report.failed.items()):
-                self.stderr.write(f"{name}: {error}")
+            for name, message in sorted(report.failed.items()):
+                self.stderr.write(f"{name}: {message}")
             raise CommandError(
                 f"{len(report.failed)} tenant schema(s) failed to migrate (listed above; the admin "
                 "shows them under Schema migrations). The others are current; run it again once fixed."
