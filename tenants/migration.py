@@ -365,11 +365,12 @@ def _status_results(results: list[SchemaResult]) -> None:
     SchemaMigration.objects.bulk_update(rows.values(), ["state", "started_at", "finished_at", "error"])
 
 
-def _status_current(run: MigrationRun, behind: Iterable[str]) -> None:
-    """Rows a killed run left pending or running whose schema is current now."""
-    SchemaMigration.objects.exclude(state=SchemaMigration.State.DONE).exclude(
-        schema_name__in=list(behind)
-    ).filter(target=run.target).update(state=SchemaMigration.State.DONE, error="", finished_at=timezone.now())
+def _status_current(run: MigrationRun, checked: Iterable[str], behind: Iterable[str]) -> None:
+    """Rows a killed run left pending or running (or failed) whose schema is current now."""
+    current = set(checked) - set(behind)
+    SchemaMigration.objects.filter(schema_name__in=current, target=run.target).exclude(
+        state=SchemaMigration.State.DONE
+    ).update(state=SchemaMigration.State.DONE, error="", finished_at=timezone.now())
 
 
 @contextmanager
@@ -440,7 +441,7 @@ def schemas_migrate(
             names = list(schemas)
             behind = run.behind(names)
         report.checked = len(names)
-        _status_current(run, behind)
+        _status_current(run, names, behind)
         log(f"{len(names)} tenant schemas: {len(names) - len(behind)} current, {len(behind)} behind")
         if not behind:
             report.seconds = time.perf_counter() - began

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from lifecycle.backup import tenant_restore_and_migrate
+from tenants.migration import MigrationRunBusy
 
 
 class Command(BaseCommand):
@@ -22,6 +23,10 @@ class Command(BaseCommand):
             report = tenant_restore_and_migrate(path=file, slug=slug)
         except ValidationError as error:
             raise CommandError("; ".join(error.messages)) from error
+        except MigrationRunBusy as error:
+            raise CommandError(
+                f"Restored, but not migrated: {error} Then run migrate_schemas --schema for it."
+            ) from error
         for line in report.skipped:
             self.stderr.write(f"skipped {line}")
         self.stdout.write(f"restored {report.tenant.slug} (schema {report.tenant.schema_name})")
