@@ -21,6 +21,7 @@ import pytest
 from devtools.databases import database_clone, database_drop
 from devtools.processes import REPO_DIR, ManagedProcess
 from devtools.services import connection_kwargs
+from tenants.schema_template import TEMPLATE_LOCK
 
 TENANT_TARGET = [("migration_app", "0001_initial"), ("migration_app", "0002_widget_note")]
 
@@ -172,3 +173,38 @@ def test_a_failing_schema_is_reported_and_the_others_finish(migration_db):
     # The template was migrated first: a tenant made now is born current.
     tenants_create(url, 1, prefix="late")
     assert recorded(url, "t_late0", "migration_app") == TENANT_TARGET
+
+
+def test_a_sign_up_in_flight_is_waited_for_and_then_migrated(migration_db):
+    """Provisioning holds the template lock shared: the run waits for it, then lists its schema."""
+    url = migration_db
+    tenants_create(url, 2)
+    with psycopg.connect(url) as signup:  # a sign-up that copied the old template, not committed yet
+        signup.execute("SELECT pg_advisory_xact_lock_shared(%s)", [TEMPLATE_LOCK])
+        signup.execute(
+            "INSERT INTO tenants_tenant (name, slug, schema_name, created_at, updated_at) "
+            "VALUES ('Inflight', 'inflight', 't_inflight', now(), now())"
+        )
+        signup.execute('CREATE SCHEMA "t_inflight"')
+        orchestrator = ManagedProcess(
+            "migrate_schemas", [sys.executable, "manage.py", "migrate_schemas", "--noinput"], environment(url)
+        )
+        orchestrator.start()
+        try:
+            orchestrator.wait_ready(
+                lambda: (
+                    query(url, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+                    == [(1,)]
+                ),
+                timeout=60,
+                message="the run waits for the sign-up",
+            )
+            assert recorded(url, "tenant_template", "migration_app") == []
+            signup.commit()
+            assert orchestrator.process is not None
+            assert orchestrator.process.wait(timeout=120) == 0, orchestrator.log_tail()
+        finally:
+            orchestrator.stop()
+    assert recorded(url, "tenant_template", "migration_app") == TENANT_TARGET
+    assert recorded(url, "t_inflight", "migration_app") == TENANT_TARGET
+    assert "3 tenant schemas: 0 current, 3 behind" in orchestrator.log()
