@@ -1,5 +1,7 @@
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection
+from django.test import override_settings
 
 from tenants.models import SchemaMigration
 from tests.factories import UserFactory
@@ -24,3 +26,11 @@ def test_admin_lists_failed_schemas_and_says_which_are_behind(public_client, mak
     assert f"1 schema(s) behind the code: {behind.schema_name}." in page
     assert current.schema_name in page
     assert "relation &quot;projects_project&quot; already exists" in page
+
+
+def test_migrate_schemas_refuses_transaction_pooling():
+    with (
+        override_settings(DATABASE_POOLING="transaction"),
+        pytest.raises(CommandError, match="session of its own"),
+    ):
+        call_command("migrate_schemas", interactive=False, verbosity=0)

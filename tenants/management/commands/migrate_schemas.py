@@ -4,6 +4,7 @@
 `--check`) runs django-tenants' executors instead, one full `migrate` per schema.
 """
 
+from django.conf import settings
 from django.core.management.base import CommandError
 from django.db.migrations.exceptions import AmbiguityError
 from django.db.migrations.loader import MigrationLoader
@@ -33,6 +34,13 @@ class Command(MigrateSchemasCommand):
         )
 
     def handle(self, *args, **options):
+        if getattr(settings, "DATABASE_POOLING", "session") == "transaction":
+            # Its advisory locks (one run at a time; the template against sign-ups) belong to
+            # a session, which PgBouncer's transaction mode does not keep.
+            raise CommandError(
+                "migrate_schemas needs a session of its own: run it with DATABASE_URL pointing at "
+                "PostgreSQL itself (not PgBouncer's transaction mode) and DATABASE_POOLING unset."
+            )
         if options.get("executor") or any(options.get(name) for name in _DJANGO_TENANTS_ONLY):
             return self._handle_django_tenants(*args, **options)
         # Parses --tenant / --shared / --schema into sync_public, sync_tenant, schema_name.
