@@ -121,6 +121,12 @@ TENANT_DOMAIN_MODEL = "tenants.Domain"
 TENANT_TEMPLATE_SCHEMA = "tenant_template"
 # With our backend, `SET search_path` runs only when a connection's schema really changes.
 TENANT_LIMIT_SET_CALLS = True
+# `migrate_schemas` (tenants.migration): schemas migrated at once (one thread and one
+# database connection each), schemas per batch between status writes, and tries per schema
+# in one run before it is reported failed.
+MIGRATION_WORKERS = env.int("MIGRATION_WORKERS", default=4)
+MIGRATION_BATCH_SIZE = env.int("MIGRATION_BATCH_SIZE", default=200)
+MIGRATION_ATTEMPTS = env.int("MIGRATION_ATTEMPTS", default=2)
 # Seconds a process may serve a cached host -> tenant mapping after another process
 # changed a Domain (the process that made the change sees it at once).
 TENANT_RESOLUTION_RECHECK_SECONDS = env.float("TENANT_RESOLUTION_RECHECK_SECONDS", default=2.0)
@@ -188,6 +194,13 @@ if env.int("DB_POOL_MAX_SIZE", default=0) > 0:
         "timeout": 10,
     }
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=False)
+# How a pooler in front of PostgreSQL hands out server connections: `session` (none, or
+# PgBouncer's session mode) or `transaction` (PgBouncer's transaction mode: the search path
+# then travels with every statement, see tenants/postgresql_backend; server-side cursors,
+# which outlive a transaction, are off). Statement pooling cannot work and is refused.
+DATABASE_POOLING = env.str("DATABASE_POOLING", default="session")
+if DATABASE_POOLING == "transaction":
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = required_in_production("REDIS_URL", "redis://127.0.0.1:6379/0")

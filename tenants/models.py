@@ -44,3 +44,33 @@ class Domain(DomainMixin):
 
     def __str__(self) -> str:
         return self.domain
+
+
+class SchemaMigration(models.Model):
+    """One tenant schema's last migration run (tenants.migration): what it was brought to, and how.
+
+    The schemas' own `django_migrations` tables say what is applied; these rows say what the
+    orchestrator did about it, so staff can see schemas that failed or are still behind.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    schema_name = models.CharField(max_length=63, unique=True)
+    # The tenant apps' leaf migrations ("app.name") the run brought the schema to.
+    target = models.JSONField(default=list)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["schema_name"]
+        indexes = [models.Index(fields=["state"], name="tenants_schemamig_state_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.schema_name}: {self.state}"

@@ -28,6 +28,12 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+# Advisory lock key: provisioning holds it shared for its transaction, `migrate_schemas`
+# (tenants.migration) exclusively while it migrates the template and lists the schemas, so no
+# sign-up copies a template that is about to change and then goes unnoticed by the run.
+TEMPLATE_LOCK = 0x5C4E_4D02
+
+
 def template_schema() -> str:
     return settings.TENANT_TEMPLATE_SCHEMA
 
@@ -222,8 +228,9 @@ def schema_copy_template(*, schema_name: str) -> None:
             f"The tenant template schema “{template_schema()}” is missing: run "
             "`python manage.py migrate_schemas` first."
         )
-    script = template_script()
     with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [TEMPLATE_LOCK])
+        script = template_script()
         cursor.execute(f"CREATE SCHEMA {quote(schema_name)}")
         with _search_path(cursor, schema_name):
             cursor.execute(script.sql())

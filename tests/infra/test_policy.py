@@ -143,6 +143,13 @@ def test_cloud_sql_has_the_flags_for_many_schemas_and_query_insights(sql):
     flags = {flag["name"]: flag["value"] for flag in settings["database_flags"]}
     assert flags["max_locks_per_transaction"] == "${tostring(var.max_locks_per_transaction)}"
     assert tf.variable("modules/database", "max_locks_per_transaction")["default"] >= 256
+    for flag, variable in (
+        ("autovacuum_max_workers", "autovacuum_max_workers"),
+        ("autovacuum_naptime", "autovacuum_naptime_seconds"),
+        ("autovacuum_vacuum_cost_limit", "autovacuum_vacuum_cost_limit"),
+    ):
+        assert flags[flag] == f"${{tostring(var.{variable})}}"
+    assert tf.variable("modules/database", "autovacuum_max_workers")["default"] > 3
     assert settings["insights_config"][0]["query_insights_enabled"] is True
 
 

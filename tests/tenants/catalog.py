@@ -8,6 +8,8 @@ import re
 
 from django.db import connection
 
+from tenants.migration import tenant_app_labels
+
 PLACEHOLDER = "<schema>"
 
 SECTIONS: dict[str, str] = {
@@ -88,7 +90,10 @@ def catalog_snapshot(schema: str, *, with_migrations: bool = True) -> dict[str, 
                 tuple(normalize(value, schema) for value in row) for row in cursor.fetchall()
             )
         if with_migrations:
-            snapshot["django_migrations"] = applied_migrations(schema)
+            # Only the tenant apps': schemas migrated before tenants.migration also record every
+            # shared app's migrations, schemas it migrated never do.
+            labels = tenant_app_labels()
+            snapshot["django_migrations"] = [row for row in applied_migrations(schema) if row[0] in labels]
     return snapshot
 
 

@@ -59,6 +59,20 @@ resource "google_sql_database_instance" "main" {
       name  = "max_locks_per_transaction"
       value = tostring(var.max_locks_per_transaction)
     }
+    # Thousands of small tenant tables: more workers, a shorter nap between rounds and a
+    # larger shared cost budget, so autovacuum keeps up with every schema, not a few.
+    database_flags {
+      name  = "autovacuum_max_workers"
+      value = tostring(var.autovacuum_max_workers)
+    }
+    database_flags {
+      name  = "autovacuum_naptime"
+      value = tostring(var.autovacuum_naptime_seconds)
+    }
+    database_flags {
+      name  = "autovacuum_vacuum_cost_limit"
+      value = tostring(var.autovacuum_vacuum_cost_limit)
+    }
     database_flags {
       name  = "log_checkpoints"
       value = "on"

@@ -83,6 +83,28 @@ variable "max_locks_per_transaction" {
   }
 }
 
+variable "autovacuum_max_workers" {
+  description = "PostgreSQL autovacuum_max_workers: schema-per-tenant means thousands of small tables to visit (default 3)."
+  type        = number
+  default     = 6
+  validation {
+    condition     = var.autovacuum_max_workers >= 3
+    error_message = "autovacuum_max_workers must be at least 3."
+  }
+}
+
+variable "autovacuum_naptime_seconds" {
+  description = "PostgreSQL autovacuum_naptime in seconds: how long the launcher waits between rounds over the database."
+  type        = number
+  default     = 30
+}
+
+variable "autovacuum_vacuum_cost_limit" {
+  description = "PostgreSQL autovacuum_vacuum_cost_limit, shared by all workers (default 200 via vacuum_cost_limit): raised with the workers so each is not slowed down."
+  type        = number
+  default     = 2000
+}
+
 variable "deletion_protection" {
   description = "Refuse to delete the instance (both Terraform's guard and the API's). Set false, apply, then destroy."
   type        = bool
