@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import structlog
 from allauth.account.models import EmailAddress
+from allauth.usersessions.models import UserSession
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -296,6 +297,21 @@ def _membership_publish(
     )
 
 
+def _user_sessions_end(user_id: int) -> None:
+    """End every session of the user on every host (they sign in again) once the change commits.
+
+    A new role is a new privilege level: a session that existed before it (perhaps one an
+    attacker planted or copied) must not carry the new rights, so it ends (OWASP: renew the
+    session on any privilege change). allauth's usersessions lists each login's session.
+    """
+
+    def end() -> None:
+        for session in UserSession.objects.filter(user_id=user_id):
+            session.end()
+
+    transaction.on_commit(end)
+
+
 @transaction.atomic
 def membership_role_change(*, actor: User, membership: Membership, role: str) -> Membership:
     """Give a member another role (owners and admins; never above the actor's own role)."""
@@ -315,6 +331,7 @@ def membership_role_change(*, actor: User, membership: Membership, role: str) ->
         )
     target.role = role
     target.save(update_fields=["role"])
+    _user_sessions_end(target.user_id)
     _membership_audit(
         tenant,
         AuditAction.MEMBER_ROLE_CHANGED,
@@ -394,6 +411,9 @@ def tenant_ownership_transfer(*, actor: User, membership: Membership) -> Members
     previous_role = target.role
     target.role = Membership.Role.OWNER
     target.save(update_fields=["role"])
+    # The new owner's sessions end; the acting owner, who steps down to admin in the request
+    # they are making, keeps theirs (a lower privilege needs no new session).
+    _user_sessions_end(target.user_id)
     acting.role = Membership.Role.ADMIN
     acting.save(update_fields=["role"])
     with schema_context(tenant.schema_name):

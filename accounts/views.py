@@ -6,6 +6,7 @@ Views parse, authorize, call one service and render; the rules live in accounts.
 from urllib.parse import urlsplit
 
 from allauth.core import ratelimit
+from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
@@ -143,8 +144,8 @@ def profile(request: AuthenticatedRequest) -> HttpResponse:
 @login_required
 @require_GET
 def security(request: AuthenticatedRequest) -> HttpResponse:
-    """Public host: password, last login, and what is not there yet (two-factor)."""
-    return render(request, "accounts/security.html")
+    """Public host: password, two-factor (allauth's pages under /2fa/), sessions, last login."""
+    return render(request, "accounts/security.html", {"mfa_enabled": is_mfa_enabled(request.user)})
 
 
 @login_required
