@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import structlog
 from allauth.account.models import EmailAddress
+from allauth.mfa.utils import is_mfa_enabled
 from allauth.usersessions.models import UserSession
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
@@ -463,6 +464,37 @@ def tenant_rename(*, actor: User, tenant: Tenant, name: str) -> Tenant:
         TenantRenamed(tenant_id=tenant.pk, name=name, previous_name=previous_name, actor_id=actor.pk),
         tenant_schema=tenant.schema_name,
     )
+    return tenant
+
+
+@transaction.atomic
+def tenant_two_factor_require(*, actor: User, tenant: Tenant, required: bool) -> Tenant:
+    """Switch the organization's "require two-factor" setting (owners only).
+
+    Turning it on asks the owner to have two-factor first: they would otherwise be the first
+    person it sends away. Other processes see the change within the host cache's recheck
+    (TENANT_RESOLUTION_RECHECK_SECONDS).
+    """
+    tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    acting = Membership.objects.filter(user=actor, tenant=tenant).first()
+    if acting is None or acting.role != Membership.Role.OWNER:
+        raise MembershipError("Only owners can change the two-factor requirement.", code="forbidden")
+    if required and not is_mfa_enabled(actor):
+        raise MembershipError(
+            "Set up two-factor authentication for your own account first (Security, in your account).",
+            code="two_factor_missing",
+        )
+    if tenant.require_two_factor == required:
+        return tenant
+    tenant.require_two_factor = required
+    tenant.save(update_fields=["require_two_factor", "updated_at"])
+    with schema_context(tenant.schema_name):
+        audit_record(
+            action=AuditAction.TWO_FACTOR_REQUIREMENT_CHANGED,
+            actor=actor,
+            target=tenant.slug,
+            data={"require_two_factor": required, "previous": not required},
+        )
     return tenant
 
 

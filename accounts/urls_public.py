@@ -12,5 +12,6 @@ urlpatterns = [
     path("orgs/<slug:slug>/open/", views.organization_open, name="organization_open"),
     path("account/profile/", views.profile, name="profile"),
     path("account/security/", views.security, name="security"),
+    path("account/two-factor-required/<slug:slug>/", views.two_factor_required, name="two_factor_required"),
     path("auth/logout/<str:token>/", views.logout_handoff, name="logout_handoff"),
 ]

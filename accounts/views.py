@@ -150,6 +150,18 @@ def security(request: AuthenticatedRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+def two_factor_required(request: AuthenticatedRequest, slug: str) -> HttpResponse:
+    """Public host: where the tenant guard sends a member who lacks two-factor their organization requires."""
+    membership = next((m for m in membership_list_for_user(user=request.user) if m.tenant.slug == slug), None)
+    if membership is None or not membership.tenant.require_two_factor:
+        return redirect("security")
+    if is_mfa_enabled(request.user):  # set up since: on to the organization
+        return handoff_response(request, user=request.user, tenant=membership.tenant)
+    return render(request, "accounts/two_factor_required.html", {"organization": membership.tenant})
+
+
+@login_required
+@require_GET
 def organization_go(request: AuthenticatedRequest) -> HttpResponse:
     """Public host, after login: to the organization asked for or the only one, else the list."""
     memberships = list(membership_list_for_user(user=request.user))

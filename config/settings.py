@@ -147,6 +147,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "accounts.middleware.StaffTwoFactorMiddleware",
 ]
 
 TEMPLATES = [
@@ -322,6 +323,8 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_TOTP_ISSUER = SAAS_SITE_NAME
 # WebAuthn demands HTTPS except on http://localhost, which development and tests use.
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = not IS_PRODUCTION
+# Staff without two-factor are sent to set it up before the admin opens (accounts.middleware).
+ADMIN_REQUIRE_TWO_FACTOR = env.bool("ADMIN_REQUIRE_TWO_FACTOR", default=IS_PRODUCTION)
 # Seconds a login hand-off link (public host -> tenant host) stays usable.
 LOGIN_HANDOFF_SECONDS = env.int("LOGIN_HANDOFF_SECONDS", default=60)
 

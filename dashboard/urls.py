@@ -5,6 +5,7 @@ from dashboard import views
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("settings/", views.settings_organization, name="settings_organization"),
+    path("settings/two-factor/", views.settings_two_factor, name="settings_two_factor"),
     path("settings/delete/", views.organization_delete, name="settings_delete"),
     path("settings/leave/", views.organization_leave, name="organization_leave"),
     path("settings/transfer/", views.ownership_transfer, name="ownership_transfer"),
