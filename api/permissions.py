@@ -32,7 +32,9 @@ class ScopeMissing(exceptions.PermissionDenied):
 
 class TwoFactorRequired(exceptions.PermissionDenied):
     default_code = "two_factor_required"
-    default_detail = "This organization requires two-factor authentication: set it up on your account's security page."
+    default_detail = (
+        "This organization requires two-factor authentication: set it up on your account's security page."
+    )
 
 
 def required_role(view: Any, request: Request) -> str:

@@ -496,7 +496,9 @@ USE_TZ = True
 # <script> carrying the request's nonce; no inline style at all (app.css has every class).
 # img data: is the two-factor setup's QR code (allauth renders it as an SVG data URI).
 SAAS_PUBLIC_ORIGIN = f"{SAAS_SCHEME}://{SAAS_BASE_DOMAIN}{':' + SAAS_PUBLIC_PORT if SAAS_PUBLIC_PORT else ''}"
-SAAS_TENANT_ORIGINS = f"{SAAS_SCHEME}://*.{SAAS_BASE_DOMAIN}{':' + SAAS_PUBLIC_PORT if SAAS_PUBLIC_PORT else ''}"
+SAAS_TENANT_ORIGINS = (
+    f"{SAAS_SCHEME}://*.{SAAS_BASE_DOMAIN}{':' + SAAS_PUBLIC_PORT if SAAS_PUBLIC_PORT else ''}"
+)
 # Where our forms may lead after a redirect (CSP form-action covers redirects): Stripe's
 # Checkout and billing portal, or the stand-in serving both when STRIPE_API_BASE points at it.
 CSP_FORM_ACTION_EXTRA = env.list(

@@ -69,7 +69,9 @@ def settings_organization(request: TenantRequest) -> HttpResponse:
         "form": form,
         "domains": sorted(tenant.domains.all(), key=lambda d: (not d.is_primary, d.domain)),
         "transfer_candidates": others,
-        "two_factor_form": TwoFactorRequirementForm(initial={"require_two_factor": tenant.require_two_factor}),
+        "two_factor_form": TwoFactorRequirementForm(
+            initial={"require_two_factor": tenant.require_two_factor}
+        ),
     }
     return render(request, "dashboard/settings_organization.html", context, status=status)
 

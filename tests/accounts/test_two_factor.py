@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import pyotp
 import pytest
@@ -22,14 +23,16 @@ from tests.factories import DEFAULT_PASSWORD
 
 pytestmark = pytest.mark.django_db
 
-SECRET = re.compile(r'id="authenticator_secret"[^>]*value="(?P<secret>[A-Z2-7]+)"|value="(?P<secret2>[A-Z2-7]+)"[^>]*id="authenticator_secret"')
+SECRET = re.compile(
+    r'id="authenticator_secret"[^>]*value="(?P<secret>[A-Z2-7]+)"|value="(?P<secret2>[A-Z2-7]+)"[^>]*id="authenticator_secret"'
+)
 
 
-def log_in(client: Client, email: str) -> object:
+def log_in(client: Client, email: str) -> Any:
     return client.post("/login/", {"login": email, "password": DEFAULT_PASSWORD})
 
 
-def reauthenticate(client: Client, path: str) -> object:
+def reauthenticate(client: Client, path: str) -> Any:
     """Changing two-factor asks for the password again first (allauth's reauthentication)."""
     asked = client.get(path)
     assert asked.status_code == 302 and asked["Location"].startswith("/reauthenticate/")
@@ -105,7 +108,9 @@ def test_a_recovery_code_signs_in_once(signed_in):
     user, client = signed_in
     totp_activate(client)
     codes_page = client.get("/2fa/recovery-codes/").content.decode()
-    codes = Authenticator.objects.get(user=user, type=Authenticator.Type.RECOVERY_CODES).wrap().get_unused_codes()
+    codes = (
+        Authenticator.objects.get(user=user, type=Authenticator.Type.RECOVERY_CODES).wrap().get_unused_codes()
+    )
     assert codes and codes[0] in codes_page
     client.post("/logout/")
 
@@ -125,7 +130,9 @@ def test_the_security_key_page_offers_registration_options_for_our_host(signed_i
     user, client = signed_in
     page = reauthenticate(client, "/2fa/webauthn/add/")
     assert page.status_code == 200
-    found = re.search(r'<script id="js_data" type="application/json">(.*?)</script>', page.content.decode(), re.S)
+    found = re.search(
+        r'<script id="js_data" type="application/json">(.*?)</script>', page.content.decode(), re.S
+    )
     assert found
     options = json.loads(found.group(1))["creation_options"]["publicKey"]
     assert options["rp"]["id"] == settings.SAAS_BASE_DOMAIN

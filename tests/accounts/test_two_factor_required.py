@@ -71,7 +71,9 @@ def test_an_owner_with_two_factor_switches_it_on_and_the_change_is_audited(tenan
 
 def test_an_owner_without_two_factor_is_told_to_set_it_up_first(tenant, member_of):
     owner = member_of(tenant, role="owner")
-    response = on_tenant(tenant, owner).post("/settings/two-factor/", {"require_two_factor": "on"}, follow=True)
+    response = on_tenant(tenant, owner).post(
+        "/settings/two-factor/", {"require_two_factor": "on"}, follow=True
+    )
     assert "Set up two-factor authentication for your own account first" in response.content.decode()
     tenant.refresh_from_db()
     assert tenant.require_two_factor is False
@@ -139,7 +141,9 @@ def test_a_member_with_two_factor_logs_in_with_the_code_and_reaches_the_organiza
 
 def test_the_session_api_refuses_and_api_keys_still_work(tenant, member_of):
     owner = member_of(tenant, role="owner")
-    _, secret = api_key_create(tenant=tenant, actor=owner, name="ci", scopes=["projects:write"], expires_at=None)
+    _, secret = api_key_create(
+        tenant=tenant, actor=owner, name="ci", scopes=["projects:write"], expires_at=None
+    )
     requiring(tenant)
 
     session_api = on_tenant(tenant, owner).get("/api/v1/projects/")
@@ -153,7 +157,7 @@ def test_the_session_api_refuses_and_api_keys_still_work(tenant, member_of):
 def test_staff_without_two_factor_are_sent_to_set_it_up_before_the_admin(db):
     staff = UserFactory(is_staff=True, is_superuser=True)
     public = client_for(settings.SAAS_BASE_DOMAIN)
-    log_in(public, staff.email)
+    log_in(public, str(staff.email))
     with override_settings(ADMIN_REQUIRE_TWO_FACTOR=False):
         assert public.get("/admin/").status_code == 200
     with override_settings(ADMIN_REQUIRE_TWO_FACTOR=True):

@@ -108,7 +108,7 @@ def test_login_gives_the_browser_a_new_session_key(tenant, member_of):
     before = browser.session  # a session with data before login (as a visitor's cart would be)
     before["seen"] = True
     before.save()
-    browser.cookies[settings.SESSION_COOKIE_NAME] = before.session_key
+    browser.cookies[settings.SESSION_COOKIE_NAME] = str(before.session_key)
 
     browser.post("/login/", {"login": owner.email, "password": DEFAULT_PASSWORD})
 
@@ -125,7 +125,9 @@ def _logged_in_on_tenant(tenant, user) -> Client:
     return client
 
 
-def test_a_role_change_ends_the_members_sessions_on_every_host(tenant, member_of, django_capture_on_commit_callbacks):
+def test_a_role_change_ends_the_members_sessions_on_every_host(
+    tenant, member_of, django_capture_on_commit_callbacks
+):
     owner = member_of(tenant, role="owner")
     member = member_of(tenant, role="member")
     bystander = member_of(tenant, role="member")
@@ -141,7 +143,9 @@ def test_a_role_change_ends_the_members_sessions_on_every_host(tenant, member_of
     assert bystander_browser.get("/").status_code == 200
 
 
-def test_an_ownership_transfer_ends_the_new_owners_sessions_only(tenant, member_of, django_capture_on_commit_callbacks):
+def test_an_ownership_transfer_ends_the_new_owners_sessions_only(
+    tenant, member_of, django_capture_on_commit_callbacks
+):
     owner = member_of(tenant, role="owner")
     member = member_of(tenant, role="member")
     owner_browser = _logged_in_on_tenant(tenant, owner)
@@ -156,6 +160,8 @@ def test_an_ownership_transfer_ends_the_new_owners_sessions_only(tenant, member_
 
 
 def test_check_deploy_with_production_settings_reports_nothing():
-    result = run([PYTHON, "manage.py", "check", "--deploy", "--fail-level", "DEBUG"], environment(**REAL_SECRETS))
+    result = run(
+        [PYTHON, "manage.py", "check", "--deploy", "--fail-level", "DEBUG"], environment(**REAL_SECRETS)
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout, result.stdout + result.stderr
