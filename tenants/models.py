@@ -21,7 +21,9 @@ class Tenant(TenantMixin):
     )
     # Members must use two-factor authentication to reach the organization (accounts.guard);
     # switched by owners (accounts.services.tenant_two_factor_require).
-    require_two_factor = models.BooleanField(default=False)
+    # db_default: rows written without the column (older code during a deploy, historical
+    # models in data migrations) read as off.
+    require_two_factor = models.BooleanField(default=False, db_default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
