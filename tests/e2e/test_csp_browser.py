@@ -137,3 +137,47 @@ def test_every_page_runs_under_the_policy_and_a_security_key_is_a_second_factor(
 
     assert violations == [], "\n".join(violations)
     assert Authenticator.objects.filter(user=owner, type=Authenticator.Type.WEBAUTHN).count() == 1
+
+
+@pytest.fixture
+def e2e_env_overrides(stripe_fake) -> dict[str, str | None]:
+    """Billing on, against the Stripe stand-in (its origin joins the policy's form-action)."""
+    return {
+        "STRIPE_SECRET_KEY": "sk_test_" + "c" * 24,
+        "STRIPE_WEBHOOK_SECRET": "whsec_csp",
+        "STRIPE_API_BASE": stripe_fake.url,
+        "STRIPE_PRICE_PRO": "price_pro",
+        "STRIPE_PRICE_BUSINESS": "price_business",
+        "STRIPE_TIMEOUT_SECONDS": "2",
+    }
+
+
+@requires_chromium
+def test_upgrading_leads_to_checkout_and_staff_use_the_admin_under_the_policy(e2e_env, asgi_server):
+    slug = f"cspb{uuid.uuid4().hex[:8]}"
+    tenant = tenant_provision(name="Acme Checkout", slug=slug)
+    owner = User.objects.create_user(
+        f"staff-{slug}@example.com", PASSWORD, full_name="Sam Staff", is_staff=True, is_superuser=True
+    )
+    membership_create(user=owner, tenant=tenant, role="owner")
+    public = asgi_server.url.rstrip("/")
+    home = f"http://{slug}.localhost:{asgi_server.port}/"
+    stripe_base = e2e_env["STRIPE_API_BASE"].rstrip("/")
+
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": 1200, "height": 900})
+        violations = watch(context)
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        log_in(page, public, owner.email)
+        page.wait_for_url(home)
+        visit(page, home + "billing/")
+        # The form posts here and is redirected to Stripe's page: form-action covers the redirect.
+        page.get_by_role("button", name="Upgrade to Pro").click()
+        page.wait_for_url(lambda url: url.startswith(stripe_base + "/checkout/"))
+
+        for path in ("/admin/", "/admin/accounts/user/", f"/admin/accounts/user/{owner.pk}/change/"):
+            visit(page, public + path, "#content")
+        context.close()
+
+    assert violations == [], "\n".join(violations)
