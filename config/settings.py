@@ -92,6 +92,8 @@ SHARED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Its template tags, for allauth's sessions page ("last seen 3 minutes ago").
+    "django.contrib.humanize",
     "allauth",
     "allauth.account",
     "allauth.mfa",

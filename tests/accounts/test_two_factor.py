@@ -71,6 +71,14 @@ def test_the_security_page_leads_to_two_factor_setup(signed_in):
     assert "Authenticator App" in index.content.decode()
 
 
+def test_the_security_page_lists_where_the_person_is_signed_in(signed_in, tenant):
+    user, client = signed_in
+    assert 'href="/sessions/"' in client.get("/account/security/").content.decode()
+    sessions = client.get("/sessions/")
+    assert sessions.status_code == 200
+    assert sessions.content.decode().count("<tr") >= 2  # a header row and this session
+
+
 def test_activating_the_authenticator_app_creates_recovery_codes(signed_in):
     user, client = signed_in
     totp_activate(client)

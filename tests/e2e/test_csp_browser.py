@@ -100,6 +100,7 @@ def test_every_page_runs_under_the_policy_and_a_security_key_is_a_second_factor(
         visit(page, home + "api/docs/redoc/", "#redoc-container h1")
 
         visit(page, f"{public}/account/security/")
+        visit(page, f"{public}/sessions/")
         visit(page, f"{public}/2fa/")
         reauthenticate(page, public, "/2fa/totp/activate/")
         assert page.locator("img.qr").evaluate("img => img.complete && img.naturalWidth > 0")
