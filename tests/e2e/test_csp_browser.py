@@ -5,7 +5,9 @@ billing, settings, notifications, API keys, Swagger UI, Redoc, the account and t
 pages, the hand-off between hosts) is loaded in a browser that reports each CSP violation
 (the `securitypolicyviolation` event, through an exposed binding that outlives navigations,
 and Chromium's console). The owner then registers a security key with Chromium's virtual
-authenticator (CDP WebAuthn domain) and logs in again with it as the second factor.
+authenticator (CDP WebAuthn domain) and logs in again with it as the second factor; another
+owner upgrades (the redirect to the Stripe stand-in's checkout passes form-action), sets up
+an authenticator app (codes from pyotp), logs in with its code and opens the admin.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pyotp
 import pytest
 from allauth.mfa.models import Authenticator
 
@@ -154,7 +157,7 @@ def e2e_env_overrides(stripe_fake) -> dict[str, str | None]:
 
 
 @requires_chromium
-def test_upgrading_leads_to_checkout_and_staff_use_the_admin_under_the_policy(e2e_env, asgi_server):
+def test_checkout_the_authenticator_app_and_the_admin_under_the_policy(e2e_env, asgi_server):
     slug = f"cspb{uuid.uuid4().hex[:8]}"
     tenant = tenant_provision(name="Acme Checkout", slug=slug)
     owner = User.objects.create_user(
@@ -176,6 +179,22 @@ def test_upgrading_leads_to_checkout_and_staff_use_the_admin_under_the_policy(e2
         # The form posts here and is redirected to Stripe's page: form-action covers the redirect.
         page.get_by_role("button", name="Upgrade to Pro").click()
         page.wait_for_url(lambda url: url.startswith(stripe_base + "/checkout/"))
+
+        # The authenticator app, through the real server: the secret from the setup page, then
+        # a login that asks for the code before the admin opens.
+        reauthenticate(page, public, "/2fa/totp/activate/")
+        totp = pyotp.TOTP(page.input_value("#authenticator_secret"))
+        page.fill("input[name=code]", totp.now())
+        page.locator("main form button[type=submit]").click()
+        page.wait_for_url(f"{public}/2fa/recovery-codes/")
+        page.goto(home)
+        page.get_by_role("button", name="Log out").click()
+        page.wait_for_url(f"{public}/")
+        log_in(page, public, owner.email)
+        page.wait_for_url(f"{public}/2fa/authenticate/")
+        page.fill("input[name=code]", totp.now())
+        page.locator("main form button[type=submit]").first.click()
+        page.wait_for_url(home)
 
         for path in ("/admin/", "/admin/accounts/user/", f"/admin/accounts/user/{owner.pk}/change/"):
             visit(page, public + path, "#content")
