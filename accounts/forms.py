@@ -76,5 +76,13 @@ class RenameForm(forms.Form):
     name = DisplayTextField(label="Organization name", max_length=100)
 
 
+class TwoFactorRequirementForm(forms.Form):
+    require_two_factor = forms.BooleanField(
+        label="Require two-factor authentication from every member",
+        required=False,
+        help_text="Members without it are asked to set it up before they can open the organization.",
+    )
+
+
 class RoleForm(forms.Form):
     role = forms.ChoiceField(label="Role", choices=Membership.Role.choices)

@@ -8,7 +8,11 @@ once and sets `request.membership`:
     def billing_page(request: TenantRequest) -> HttpResponse: ...
 
 Anonymous visitors are sent to log in (on the public host), signed-in non-members and members
-with a lower role get a 403 page.
+with a lower role get a 403 page. In an organization that requires two-factor
+(`Tenant.require_two_factor`), a member without it is refused too and sent to set it up on the
+public host; what the guard does not cover stays open to them: the login hand-off, logout,
+static files, health checks, the two-factor pages themselves, and API keys (a key is not a
+session; api/permissions.py).
 """
 
 from __future__ import annotations
@@ -17,11 +21,14 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Concatenate, ParamSpec
 
+from allauth.mfa.utils import is_mfa_enabled
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from accounts.models import Membership, User
 from saas.hosts import public_url
@@ -60,6 +67,7 @@ class TenantAccessDenied(Exception):
     NOT_SIGNED_IN = "not_signed_in"
     NOT_A_MEMBER = "not_a_member"
     ROLE_TOO_LOW = "role_too_low"
+    TWO_FACTOR_REQUIRED = "two_factor_required"
 
     def __init__(self, reason: str, membership: Membership | None = None) -> None:
         super().__init__(reason)
@@ -76,6 +84,8 @@ def tenant_access(
     membership = Membership.objects.filter(user_id=user.pk, tenant_id=tenant.pk).first()
     if membership is None:
         raise TenantAccessDenied(TenantAccessDenied.NOT_A_MEMBER)
+    if tenant.require_two_factor and not is_mfa_enabled(user):
+        raise TenantAccessDenied(TenantAccessDenied.TWO_FACTOR_REQUIRED, membership)
     if not membership.has_role(role):
         raise TenantAccessDenied(TenantAccessDenied.ROLE_TOO_LOW, membership)
     return membership
@@ -89,6 +99,11 @@ def tenant_refusal(
         return redirect_to_login(request.build_absolute_uri(), public_url("/login/"))
     if denied.reason == TenantAccessDenied.NOT_A_MEMBER:
         return render(request, "accounts/not_a_member.html", status=403)
+    if denied.reason == TenantAccessDenied.TWO_FACTOR_REQUIRED:
+        tenant = getattr(request, "tenant", None)
+        slug = tenant.slug if tenant is not None else ""
+        path = reverse("two_factor_required", kwargs={"slug": slug}, urlconf=settings.PUBLIC_SCHEMA_URLCONF)
+        return redirect(public_url(path))
     request.membership = denied.membership  # type: ignore[attr-defined]  # a member: may see the name
     context = {"membership": denied.membership, "required_role_label": ROLE_AUDIENCE[Membership.Role(role)]}
     return render(request, template or "accounts/role_required.html", context, status=403)

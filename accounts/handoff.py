@@ -18,6 +18,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from accounts.services import login_handoff_create
+from saas.csp import csp_form_target
 from tenants.models import Tenant
 from tenants.selectors import tenant_absolute_url
 
@@ -37,6 +38,8 @@ def handoff_response(request: HttpRequest, *, user: User, tenant: Tenant) -> Htt
     # (Fetch spec, "serializing a request origin") and the tenant host refuses every hand-off.
     # "origin" sends the scheme and host only; the token travels in the body, never a URL.
     response["Referrer-Policy"] = "origin"
+    # The form posts to the tenant's host, which may be a custom domain the fixed policy omits.
+    csp_form_target(response, action)
     return response
 
 

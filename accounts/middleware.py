@@ -11,10 +11,14 @@ empty (anonymous). Moving between hosts goes through the login hand-off (account
 
 from collections.abc import Callable
 
+from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.module_loading import import_string
 
 from tenants.middleware import hostname_of
@@ -47,3 +51,28 @@ class SessionHostMiddleware:
         if session.get(HOST_KEY) is None and not session.is_empty() and len(session.keys()) > 0:
             session[HOST_KEY] = host
         return response
+
+
+class StaffTwoFactorMiddleware:
+    """With ADMIN_REQUIRE_TWO_FACTOR, staff reach the admin only once they use two-factor.
+
+    Staff sign in to the admin through allauth's login (config/urls_public.py), which asks
+    for the code once it is set up; this leads staff who have none to the setup first. The
+    admin lives on the public host only.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if (
+            settings.ADMIN_REQUIRE_TWO_FACTOR
+            and getattr(request, "tenant", None) is None
+            and request.path_info.startswith(reverse("admin:index"))
+            and request.user.is_authenticated
+            and request.user.is_staff
+            and not is_mfa_enabled(request.user)
+        ):
+            messages.warning(request, "Set up two-factor authentication to use the admin.")
+            return redirect("mfa_index")
+        return self.get_response(request)

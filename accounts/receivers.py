@@ -6,7 +6,11 @@ the others, and a re-dispatched event never repeats a channel that already succe
 
 from dataclasses import asdict
 
+from allauth.usersessions.models import UserSession
 from django.conf import settings
+from django.contrib.auth.signals import user_logged_in
+from django.dispatch import receiver
+from django.http import HttpRequest
 
 from accounts import tasks
 from saas.deliveries import delivery_enqueue
@@ -48,3 +52,16 @@ def on_user_signed_up_notify_slack(event: Envelope[UserSignedUp]) -> None:
             user_id=event.payload.user_id,
             tenant_id=event.payload.tenant_id,
         )
+
+
+@receiver(user_logged_in, dispatch_uid="accounts.user_session_record")
+def on_user_logged_in_record_session(sender: object, request: HttpRequest | None, **kwargs: object) -> None:
+    """Every login's session, on every host, is listed so it can be ended (a role change does).
+
+    allauth records the sessions of its own login page; the hand-off logs in with Django's
+    `login` on each tenant host, which only sends Django's signal.
+    """
+    # Django's test client `force_login` sends a bare request without a user or a client.
+    user = getattr(request, "user", None)
+    if request is not None and user is not None and user.is_authenticated:
+        UserSession.objects.create_from_request(request)

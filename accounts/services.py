@@ -8,6 +8,8 @@ from datetime import timedelta
 
 import structlog
 from allauth.account.models import EmailAddress
+from allauth.mfa.utils import is_mfa_enabled
+from allauth.usersessions.models import UserSession
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -296,6 +298,21 @@ def _membership_publish(
     )
 
 
+def _user_sessions_end(user_id: int) -> None:
+    """End every session of the user on every host (they sign in again) once the change commits.
+
+    A new role is a new privilege level: a session that existed before it (perhaps one an
+    attacker planted or copied) must not carry the new rights, so it ends (OWASP: renew the
+    session on any privilege change). allauth's usersessions lists each login's session.
+    """
+
+    def end() -> None:
+        for session in UserSession.objects.filter(user_id=user_id):
+            session.end()
+
+    transaction.on_commit(end)
+
+
 @transaction.atomic
 def membership_role_change(*, actor: User, membership: Membership, role: str) -> Membership:
     """Give a member another role (owners and admins; never above the actor's own role)."""
@@ -315,6 +332,7 @@ def membership_role_change(*, actor: User, membership: Membership, role: str) ->
         )
     target.role = role
     target.save(update_fields=["role"])
+    _user_sessions_end(target.user_id)
     _membership_audit(
         tenant,
         AuditAction.MEMBER_ROLE_CHANGED,
@@ -394,6 +412,9 @@ def tenant_ownership_transfer(*, actor: User, membership: Membership) -> Members
     previous_role = target.role
     target.role = Membership.Role.OWNER
     target.save(update_fields=["role"])
+    # The new owner's sessions end; the acting owner, who steps down to admin in the request
+    # they are making, keeps theirs (a lower privilege needs no new session).
+    _user_sessions_end(target.user_id)
     acting.role = Membership.Role.ADMIN
     acting.save(update_fields=["role"])
     with schema_context(tenant.schema_name):
@@ -443,6 +464,37 @@ def tenant_rename(*, actor: User, tenant: Tenant, name: str) -> Tenant:
         TenantRenamed(tenant_id=tenant.pk, name=name, previous_name=previous_name, actor_id=actor.pk),
         tenant_schema=tenant.schema_name,
     )
+    return tenant
+
+
+@transaction.atomic
+def tenant_two_factor_require(*, actor: User, tenant: Tenant, required: bool) -> Tenant:
+    """Switch the organization's "require two-factor" setting (owners only).
+
+    Turning it on asks the owner to have two-factor first: they would otherwise be the first
+    person it sends away. Other processes see the change within the host cache's recheck
+    (TENANT_RESOLUTION_RECHECK_SECONDS).
+    """
+    tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    acting = Membership.objects.filter(user=actor, tenant=tenant).first()
+    if acting is None or acting.role != Membership.Role.OWNER:
+        raise MembershipError("Only owners can change the two-factor requirement.", code="forbidden")
+    if required and not is_mfa_enabled(actor):
+        raise MembershipError(
+            "Set up two-factor authentication for your own account first (Security, in your account).",
+            code="two_factor_missing",
+        )
+    if tenant.require_two_factor == required:
+        return tenant
+    tenant.require_two_factor = required
+    tenant.save(update_fields=["require_two_factor", "updated_at"])
+    with schema_context(tenant.schema_name):
+        audit_record(
+            action=AuditAction.TWO_FACTOR_REQUIREMENT_CHANGED,
+            actor=actor,
+            target=tenant.slug,
+            data={"require_two_factor": required, "previous": not required},
+        )
     return tenant
 
 

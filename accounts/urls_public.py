@@ -11,5 +11,6 @@ urlpatterns = [
     path("orgs/go/", views.organization_go, name="organization_go"),
     path("orgs/<slug:slug>/open/", views.organization_open, name="organization_open"),
     path("account/security/", views.security, name="security"),
+    path("account/two-factor-required/<slug:slug>/", views.two_factor_required, name="two_factor_required"),
     path("auth/logout/<str:token>/", views.logout_handoff, name="logout_handoff"),
 ]

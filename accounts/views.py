@@ -6,6 +6,7 @@ Views parse, authorize, call one service and render; the rules live in accounts.
 from urllib.parse import urlsplit
 
 from allauth.core import ratelimit
+from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
@@ -126,8 +127,20 @@ def organization_new(request: AuthenticatedRequest) -> HttpResponse:
 @login_required
 @require_GET
 def security(request: AuthenticatedRequest) -> HttpResponse:
-    """Public host: password, last login, and what is not there yet (two-factor)."""
-    return render(request, "accounts/security.html")
+    """Public host: password, two-factor (allauth's pages under /2fa/), sessions, last login."""
+    return render(request, "accounts/security.html", {"mfa_enabled": is_mfa_enabled(request.user)})
+
+
+@login_required
+@require_GET
+def two_factor_required(request: AuthenticatedRequest, slug: str) -> HttpResponse:
+    """Public host: where the tenant guard sends a member who lacks two-factor their organization requires."""
+    membership = next((m for m in membership_list_for_user(user=request.user) if m.tenant.slug == slug), None)
+    if membership is None or not membership.tenant.require_two_factor:
+        return redirect("security")
+    if is_mfa_enabled(request.user):  # set up since: on to the organization
+        return handoff_response(request, user=request.user, tenant=membership.tenant)
+    return render(request, "accounts/two_factor_required.html", {"organization": membership.tenant})
 
 
 @login_required

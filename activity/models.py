@@ -13,6 +13,7 @@ class AuditAction(models.TextChoices):
     OWNERSHIP_TRANSFERRED = "tenant.ownership_transferred", "Ownership transferred"
     TENANT_RENAMED = "tenant.renamed", "Organization renamed"
     TENANT_LOGO_CHANGED = "tenant.logo_changed", "Logo changed"
+    TWO_FACTOR_REQUIREMENT_CHANGED = "tenant.two_factor_requirement_changed", "Two-factor requirement changed"
     INVITATION_CREATED = "invitation.created", "Invitation sent"
     INVITATION_RESENT = "invitation.resent", "Invitation sent again"
     INVITATION_REMINDED = "invitation.reminded", "Invitation reminder sent"

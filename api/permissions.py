@@ -30,6 +30,13 @@ class ScopeMissing(exceptions.PermissionDenied):
     default_code = "scope_missing"
 
 
+class TwoFactorRequired(exceptions.PermissionDenied):
+    default_code = "two_factor_required"
+    default_detail = (
+        "This organization requires two-factor authentication: set it up on your account's security page."
+    )
+
+
 def required_role(view: Any, request: Request) -> str:
     if request.method in SAFE_METHODS:
         return getattr(view, "read_role", Membership.Role.MEMBER)
@@ -60,5 +67,7 @@ class TenantApiPermission(BasePermission):
                 raise exceptions.NotAuthenticated() from denied
             if denied.reason == TenantAccessDenied.NOT_A_MEMBER:
                 raise exceptions.NotFound() from denied
+            if denied.reason == TenantAccessDenied.TWO_FACTOR_REQUIRED:
+                raise TwoFactorRequired() from denied
             raise RoleTooLow(f"This needs the {role} role.") from denied
         return True

@@ -8,6 +8,7 @@ with a message naming it. `make dev` and `make test` set the environment for the
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE as CSP_NONCE
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue as KombuQueue
 
@@ -94,8 +95,14 @@ SHARED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Its template tags, for allauth's sessions page ("last seen 3 minutes ago").
+    "django.contrib.humanize",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
+    # Which sessions each user has, so a privilege change can end them (accounts.sessions).
+    "allauth.usersessions",
+    "csp",
     "djstripe",
     "billing",
     "realtime",
@@ -141,6 +148,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "tenants.middleware.TenantResolutionMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "saas.csp.ContentSecurityPolicyMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "accounts.middleware.SessionHostMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -149,6 +158,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "accounts.middleware.StaffTwoFactorMiddleware",
 ]
 
 TEMPLATES = [
@@ -162,6 +172,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "saas.context_processors.site",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -323,6 +334,15 @@ ACCOUNT_RATE_LIMITS = {
     # Each invitation emails an address of the inviter's choosing: per inviter, per organization.
     "invitation_create": env.str("INVITATION_RATE_LIMIT", default="20/h/user,50/h/key"),
 }
+# Two-factor (allauth.mfa), set up on the public host's account pages (/2fa/): an authenticator
+# app (TOTP) with recovery codes, and security keys / passkeys (WebAuthn) as a second factor.
+# Logging in asks for the code after the password; staff reach the admin through that login.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_TOTP_ISSUER = SAAS_SITE_NAME
+# WebAuthn demands HTTPS except on http://localhost, which development and tests use.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = not IS_PRODUCTION
+# Staff without two-factor are sent to set it up before the admin opens (accounts.middleware).
+ADMIN_REQUIRE_TWO_FACTOR = env.bool("ADMIN_REQUIRE_TWO_FACTOR", default=IS_PRODUCTION)
 # Seconds a login hand-off link (public host -> tenant host) stays usable.
 LOGIN_HANDOFF_SECONDS = env.int("LOGIN_HANDOFF_SECONDS", default=60)
 
@@ -553,6 +573,57 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# --- Security headers (every environment) ---------------------------------------------------
+# The Content Security Policy (django-csp; saas/csp.py adds the per-request parts: the socket's
+# ws(s):// origin and a hand-off page's target). Scripts only from our static files or a
+# <script> carrying the request's nonce; no inline style at all (app.css has every class).
+# img data: is the two-factor setup's QR code (allauth renders it as an SVG data URI).
+SAAS_PUBLIC_ORIGIN = f"{SAAS_SCHEME}://{SAAS_BASE_DOMAIN}{':' + SAAS_PUBLIC_PORT if SAAS_PUBLIC_PORT else ''}"
+SAAS_TENANT_ORIGINS = (
+    f"{SAAS_SCHEME}://*.{SAAS_BASE_DOMAIN}{':' + SAAS_PUBLIC_PORT if SAAS_PUBLIC_PORT else ''}"
+)
+# Where our forms may lead after a redirect (CSP form-action covers redirects): Stripe's
+# Checkout and billing portal, or the stand-in serving both when STRIPE_API_BASE points at it.
+CSP_FORM_ACTION_EXTRA = env.list(
+    "CSP_FORM_ACTION_EXTRA",
+    default=["https://checkout.stripe.com", "https://billing.stripe.com"]
+    + ([STRIPE_API_BASE.rstrip("/")] if "api.stripe.com" not in STRIPE_API_BASE else []),
+)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", CSP_NONCE],
+        "style-src": ["'self'", CSP_NONCE],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'", SAAS_PUBLIC_ORIGIN, SAAS_TENANT_ORIGINS, *CSP_FORM_ACTION_EXTRA],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    },
+}
+# Browser features no page of ours uses are switched off; WebAuthn (passkeys) stays on for our
+# own pages only.
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    "accelerometer": [],
+    "camera": [],
+    "geolocation": [],
+    "gyroscope": [],
+    "magnetometer": [],
+    "microphone": [],
+    "payment": [],
+    "usb": [],
+    "publickey-credentials-create": ["self"],
+    "publickey-credentials-get": ["self"],
+}
+# Django's defaults, written down because the security review reads them here. Pages send the
+# path-less origin to nobody outside (the hand-off page sends "origin", accounts/handoff.py).
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
 # --- Security (production) ---------------------------------------------------------------
 if IS_PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -564,7 +635,6 @@ if IS_PRODUCTION:
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
     # /healthz and /readyz are answered before SecurityMiddleware, so plain-HTTP probes still work.
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    SECURE_CONTENT_TYPE_NOSNIFF = True
 
 # Every missing name at once: a deploy should not discover them one restart at a time.
 if _missing_in_production:

@@ -8,6 +8,7 @@ urlpatterns = [
     path("reports/<int:job_id>/download/", views.report_download, name="report_download"),
     path("settings/", views.settings_organization, name="settings_organization"),
     path("settings/logo/", views.settings_logo, name="settings_logo"),
+    path("settings/two-factor/", views.settings_two_factor, name="settings_two_factor"),
     path("settings/delete/", views.organization_delete, name="settings_delete"),
     path("settings/leave/", views.organization_leave, name="organization_leave"),
     path("settings/transfer/", views.ownership_transfer, name="ownership_transfer"),

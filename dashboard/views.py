@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.errors import MembershipError
-from accounts.forms import ProfileForm, RenameForm, RoleForm
+from accounts.forms import ProfileForm, RenameForm, RoleForm, TwoFactorRequirementForm
 from accounts.guard import AuthenticatedRequest, TenantRequest, tenant_member
 from accounts.models import Membership
 from accounts.selectors import membership_list_for_tenant
@@ -20,6 +20,7 @@ from accounts.services import (
     tenant_ownership_transfer,
     tenant_rename,
     user_profile_update,
+    tenant_two_factor_require,
 )
 from activity.selectors import audit_recent
 from billing.plans import PLANS
@@ -127,8 +128,28 @@ def _settings_page(
         "logo": image_view(logo_get(tenant=tenant)),
         "domains": sorted(tenant.domains.all(), key=lambda d: (not d.is_primary, d.domain)),
         "transfer_candidates": others,
+        "two_factor_form": TwoFactorRequirementForm(
+            initial={"require_two_factor": tenant.require_two_factor}
+        ),
     }
     return render(request, "dashboard/settings_organization.html", context, status=status)
+
+
+@require_POST
+@tenant_member(role=Membership.Role.OWNER)
+def settings_two_factor(request: TenantRequest) -> HttpResponse:
+    """Owners switch the organization's two-factor requirement."""
+    form = TwoFactorRequirementForm(request.POST)
+    form.is_valid()  # a checkbox: always valid, absent means off
+    required = bool(form.cleaned_data.get("require_two_factor"))
+    try:
+        tenant_two_factor_require(actor=request.user, tenant=request.tenant, required=required)
+    except MembershipError as error:
+        messages.error(request, error.message)
+    else:
+        state = "now requires" if required else "no longer requires"
+        messages.success(request, f"{request.tenant.name} {state} two-factor authentication.")
+    return redirect("settings_organization")
 
 
 def _member_of_tenant(request: TenantRequest, membership_id: int) -> Membership:

@@ -36,7 +36,7 @@ from realtime.db import in_schema
 from tenants.resolution import resolver
 
 CLOSE_NOT_SIGNED_IN = 4401
-CLOSE_NOT_A_MEMBER = 4403  # also a member removed while connected
+CLOSE_NOT_A_MEMBER = 4403  # also a member removed while connected, or one lacking required two-factor
 CLOSE_UNKNOWN_HOST = 4404
 
 Scope = dict[str, Any]

@@ -19,6 +19,11 @@ class Tenant(TenantMixin):
         validators=[validate_slug],
         error_messages={"unique": "This subdomain is already taken."},
     )
+    # Members must use two-factor authentication to reach the organization (accounts.guard);
+    # switched by owners (accounts.services.tenant_two_factor_require).
+    # db_default: rows written without the column (older code during a deploy, historical
+    # models in data migrations) read as off.
+    require_two_factor = models.BooleanField(default=False, db_default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
