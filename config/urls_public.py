@@ -19,3 +19,6 @@ urlpatterns = [
     path("", include("accounts.urls_public")),
     path("", include("allauth.urls")),
 ]
+
+# The 500 page shows the request id (the other error pages get it from the context).
+handler500 = "saas.errors.server_error"

@@ -11,3 +11,6 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("api-keys/", include("api.urls_pages")),
 ]
+
+# The 500 page shows the request id (the other error pages get it from the context).
+handler500 = "saas.errors.server_error"
