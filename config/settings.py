@@ -509,7 +509,10 @@ OTEL_EXPORTER_OTLP_ENDPOINT = env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
 # Sentry starts only when SENTRY_DSN is set; no personal data unless SENTRY_SEND_DEFAULT_PII.
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
 SENTRY_RELEASE = env.str("SENTRY_RELEASE", default="") or env.str("APP_VERSION", default="")
-SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+# Sentry's own performance tracing, when OpenTelemetry is off (unset: none).
+SENTRY_TRACES_SAMPLE_RATE: float | None = (
+    env.float("SENTRY_TRACES_SAMPLE_RATE") if env.str("SENTRY_TRACES_SAMPLE_RATE", default="") else None
+)
 SENTRY_SEND_DEFAULT_PII = env.bool("SENTRY_SEND_DEFAULT_PII", default=False)
 
 # Processes started by end-to-end tests are told which queue their test run uses.

@@ -180,16 +180,20 @@ def outbox_dispatch(*, event_id: Any) -> bool:
         logger.error("outbox event cannot be dispatched", event_name=event.name, event_id=str(event.id))
         _outbox_mark(event_id, state=OutboxEvent.State.FAILED, last_error=repr(error))
         return False
-    # The receivers' work (enqueued tasks and all they do) joins the trace of the change.
+    # The receivers' work (enqueued tasks and all they do) joins the trace of the change, and
+    # their lines and spans belong to the event's tenant.
     with (
+        structlog.contextvars.bound_contextvars(tenant_id=event.tenant_schema),
         span_in(
             "outbox.dispatch",
             {"traceparent": event.traceparent, "tracestate": event.tracestate},
-            **{"event.name": event.name, "event.id": str(event.id), "tenant.id": event.tenant_schema},
+            **{"event.name": event.name, "event.id": str(event.id)},
         ),
         schema_context(event.tenant_schema),
     ):
         errors = declared.send(envelope)
+        if not errors:
+            logger.info("outbox event dispatched", event_name=event.name, event_id=str(event.id))
     if errors:
         logger.warning(
             "outbox event not dispatched", event_name=event.name, event_id=str(event.id), errors=errors

@@ -64,11 +64,17 @@ _SECRET_SHAPE = re.compile(
 _PLAIN = (str, int, float, bool, type(None))
 
 
+# A session's cache key ends in the session key (Redis commands in error reports show it).
+_SESSION_CACHE_KEY = re.compile(r"(django\.contrib\.sessions\.cache(?:d_db)?)[a-z0-9]+")
+
+
 def redact_text(text: str) -> str:
     """`text` with token-bearing URL segments, secret-named query values and key-shaped
     secrets replaced."""
     if "_" in text or " " in text:
         text = _SECRET_SHAPE.sub(REDACTED, text)
+    if "django.contrib.sessions" in text:
+        text = _SESSION_CACHE_KEY.sub(rf"\1{REDACTED}", text)
     if "/" not in text and "=" not in text:
         return text
     return _SECRET_QUERY.sub(rf"\1{REDACTED}", _SECRET_PATH.sub(rf"\1{REDACTED}", text))
@@ -192,6 +198,8 @@ def configure_logging(*, level: str = "INFO", fmt: str = "json") -> None:
             },
         }
     )
+    # Warnings (deprecations, a library's advice) become log lines rather than bare stderr text.
+    logging.captureWarnings(True)
     structlog.configure(
         processors=[
             *shared[:-1],
@@ -301,12 +309,24 @@ def _clear_task_context(**_: Any) -> None:
     structlog.contextvars.clear_contextvars()
 
 
+def _banner_as_a_line(sender: Any = None, instance: Any = None, **_: Any) -> None:
+    """The worker's start-up banner (printed, many lines of text) as one log line instead."""
+    from django.conf import settings
+
+    if instance is None or settings.LOG_FORMAT == "console":
+        return
+    instance.quiet = True
+    queues = sorted(getattr(instance.app.amqp.queues, "keys", lambda: [])())
+    logger.info("celery worker starting", hostname=sender, queues=queues)
+
+
 def connect_celery_signals() -> None:
     """Bind task id, attempt and tenant to every log line a task emits; keep Celery's logs
     ours; start tracing and Sentry in each prefork child, flush spans when a child exits."""
     from celery.signals import (
         beat_init,
         before_task_publish,
+        celeryd_init,
         setup_logging,
         task_postrun,
         task_prerun,
@@ -322,6 +342,7 @@ def connect_celery_signals() -> None:
     task_postrun.connect(_clear_task_context, dispatch_uid="saas.clear_task_context", weak=False)
     # Connecting any receiver to setup_logging stops Celery from replacing our handlers.
     setup_logging.connect(lambda **_: None, dispatch_uid="saas.keep_logging", weak=False)
+    celeryd_init.connect(_banner_as_a_line, dispatch_uid="saas.banner_as_a_line", weak=False)
     # Exporters hold threads and sockets that do not survive a fork: the SDK starts in each
     # prefork child, never in the parent before it forks (the pools without children start
     # it in worker_init). A child leaving (max_tasks_per_child, shutdown) exports what it

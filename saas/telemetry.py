@@ -144,8 +144,14 @@ def _instrument() -> None:
     from opentelemetry.instrumentation.redis import RedisInstrumentor
     from opentelemetry.instrumentation.requests import RequestsInstrumentor
 
-    # Django's: its middleware goes first in MIDDLEWARE, so this runs before the handler loads.
+    # Django's: its middleware goes first in MIDDLEWARE, so this runs before the handler loads;
+    # replaced by our subclass (saas/tracing_middleware.py: malformed Host headers).
     DjangoInstrumentor().instrument(excluded_urls="healthz,readyz")
+    instrumented = "opentelemetry.instrumentation.django.middleware.otel_middleware._DjangoMiddleware"
+    settings.MIDDLEWARE = [
+        "saas.tracing_middleware.TracingMiddleware" if entry == instrumented else entry
+        for entry in settings.MIDDLEWARE
+    ]
     CeleryInstrumentor().instrument()
     RedisInstrumentor().instrument()
     # The OTLP exporter's own posts are not traced (they use their own session, not patched).
@@ -268,7 +274,10 @@ def sentry_init(role: str) -> bool:
         release=settings.SENTRY_RELEASE or None,
         environment=settings.ENVIRONMENT,
         send_default_pii=settings.SENTRY_SEND_DEFAULT_PII,
-        traces_sample_rate=settings.SENTRY_TRACES_SAMPLE_RATE,
+        # Sentry's own tracing starts traces of its own ids; with OpenTelemetry on, the traces
+        # are OpenTelemetry's (its collector, its sampler) and Sentry's stays off, so an event,
+        # its log lines and its spans share one trace id.
+        traces_sample_rate=None if _provider is not None else settings.SENTRY_TRACES_SAMPLE_RATE,
         integrations=integrations,
         before_send=sentry_before_send,
         before_breadcrumb=_sentry_before_breadcrumb,

@@ -15,7 +15,17 @@ from saas.observability import REQUEST_ID_HEADER, configure_logging
 from tenants.schema_template import quote
 from tests.conftest import host_of
 
-REQUIRED_KEYS = {"timestamp", "level", "logger", "message", "request_id", "tenant_id", "user_id", "trace_id", "span_id"}
+REQUIRED_KEYS = {
+    "timestamp",
+    "level",
+    "logger",
+    "message",
+    "request_id",
+    "tenant_id",
+    "user_id",
+    "trace_id",
+    "span_id",
+}
 
 
 class CurrentStdout:
@@ -121,9 +131,9 @@ def test_error_with_traceback_is_still_one_json_line(make_tenant, member_of, log
     assert all({"exc_type", "exc_value", "frames"} <= cause.keys() for cause in exception)
     assert any(frame["filename"].endswith(".py") for frame in exception[0]["frames"])
     # The database's own error, whichever tenant table the dashboard reads first.
-    assert any(
-        re.search(r'relation "\w+" does not exist', cause["exc_value"]) for cause in exception
-    ), exception
+    assert any(re.search(r'relation "\w+" does not exist', cause["exc_value"]) for cause in exception), (
+        exception
+    )
 
 
 def test_each_request_gets_its_own_id(tenant, log_lines):
