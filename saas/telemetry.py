@@ -29,6 +29,7 @@ doing so replaced OpenTelemetry's context in the task headers (sentry-python #44
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Iterator, Mapping
@@ -43,6 +44,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
+    from sentry_sdk.types import Event, Hint
 
 logger = structlog.get_logger(__name__)
 
@@ -55,7 +57,7 @@ _provider: TracerProvider | None = None
 _sentry_started = False
 
 # Log-context fields copied onto spans, and the attribute each becomes.
-_SPAN_ATTRIBUTES = {"tenant_id": "tenant.id", "user_id": "enduser.id", "request_id": "http.request_id"}
+SPAN_ATTRIBUTES = {"tenant_id": "tenant.id", "user_id": "enduser.id", "request_id": "http.request_id"}
 
 
 # --- Trace context in rows and messages -----------------------------------------------------
@@ -89,7 +91,7 @@ def annotate_current_span(values: Mapping[str, Any]) -> None:
     span = trace.get_current_span()
     if not span.is_recording():
         return
-    for field, attribute in _SPAN_ATTRIBUTES.items():
+    for field, attribute in SPAN_ATTRIBUTES.items():
         value = values.get(field)
         if value is not None:
             span.set_attribute(attribute, str(value))
@@ -122,7 +124,9 @@ def tracing_init(role: str) -> bool:
             {"service.name": f"saas-{role}", "saas.role": role, "process.pid": os.getpid()}
         )
         provider = TracerProvider(resource=resource)
-        provider.add_span_processor(_LogContextSpanProcessor())
+        from saas.otel import LogContextSpanProcessor
+
+        provider.add_span_processor(LogContextSpanProcessor())
         # The exporter reads OTEL_EXPORTER_OTLP_ENDPOINT (+ /v1/traces) and OTEL_EXPORTER_OTLP_*.
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
         trace.set_tracer_provider(provider)
@@ -145,12 +149,11 @@ def _instrument() -> None:
     from opentelemetry.instrumentation.requests import RequestsInstrumentor
 
     # Django's: its middleware goes first in MIDDLEWARE, so this runs before the handler loads;
-    # replaced by our subclass (saas/tracing_middleware.py: malformed Host headers).
+    # replaced by our subclass (saas/otel.py: malformed Host headers).
     DjangoInstrumentor().instrument(excluded_urls="healthz,readyz")
     instrumented = "opentelemetry.instrumentation.django.middleware.otel_middleware._DjangoMiddleware"
     settings.MIDDLEWARE = [
-        "saas.tracing_middleware.TracingMiddleware" if entry == instrumented else entry
-        for entry in settings.MIDDLEWARE
+        "saas.otel.TracingMiddleware" if entry == instrumented else entry for entry in settings.MIDDLEWARE
     ]
     CeleryInstrumentor().instrument()
     RedisInstrumentor().instrument()
@@ -190,29 +193,6 @@ def _sql_span(execute: Any, sql: str, params: Any, many: bool, context: Mapping[
     }
     with tracer.start_as_current_span(operation, kind=trace.SpanKind.CLIENT, attributes=attributes):
         return execute(sql, params, many, context)
-
-
-class _LogContextSpanProcessor:
-    """Every span starts with the tenant (and user, request id) of the log context."""
-
-    def on_start(self, span: Any, parent_context: Any = None) -> None:
-        bound = structlog.contextvars.get_contextvars()
-        for field, attribute in _SPAN_ATTRIBUTES.items():
-            value = bound.get(field)
-            if value is not None:
-                span.set_attribute(attribute, str(value))
-
-    def _on_ending(self, span: Any) -> None:
-        pass
-
-    def on_end(self, span: Any) -> None:
-        pass
-
-    def shutdown(self) -> None:
-        pass
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return True
 
 
 # --- Celery's process signals (connected in saas.observability.connect_celery_signals) -------
@@ -262,7 +242,7 @@ def sentry_init(role: str) -> bool:
         # sentry-python #4408: its trace headers replaced OpenTelemetry's in the task's.
         CeleryIntegration(propagate_traces=False),
         # Errors logged (not only raised) are reported; lower levels become breadcrumbs.
-        LoggingIntegration(event_level="ERROR"),
+        LoggingIntegration(event_level=logging.ERROR),
     ]
     if _provider is not None:
         from sentry_sdk.integrations.otlp import OTLPIntegration
@@ -288,7 +268,7 @@ def sentry_init(role: str) -> bool:
     return True
 
 
-def sentry_before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
+def sentry_before_send(event: Event, hint: Hint) -> Event | None:
     """Tags from the log context, then the whole event through the log redaction."""
     from saas.observability import redact_value
 
@@ -299,7 +279,7 @@ def sentry_before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str,
             tags.setdefault(tag, str(bound[field]))
     if bound.get("user_id") is not None:
         event.setdefault("user", {}).setdefault("id", str(bound["user_id"]))
-    redacted: dict[str, Any] = redact_value(event)
+    redacted: Event = redact_value(event)
     return redacted
 
 
