@@ -1,7 +1,7 @@
 """One trace from the click to the email, JSON lines that share it, Sentry events on loopback.
 
 The Procfile's web role (gunicorn) and worker role (prefork Celery) run with JSON logs,
-OTLP/HTTP export to a loopback receiver (tests/e2e/support/telemetry_sink.py, decoding the
+OTLP/HTTP export to a loopback receiver (devtools/telemetry_sink.py, decoding the
 protobuf) and Sentry pointed at the same receiver. Sentry is on in both, with its own tracing asked
 for (SENTRY_TRACES_SAMPLE_RATE=1.0), so the sign-up's trace and context crossing Celery also
 show that sentry-sdk does not break the propagation (sentry-python #4408: with Sentry's
@@ -22,11 +22,11 @@ from django.test import Client
 from django.utils import timezone
 
 from devtools.processes import wait_until
+from devtools.telemetry_sink import Span, TelemetrySink
 from tenants.schema_template import quote
 from tests.conftest import host_of
 from tests.e2e.signup_helpers import PASSWORD, new_identity, sign_up_through_the_form
 from tests.e2e.support.client import BrowserClient
-from tests.e2e.support.telemetry_sink import Span, TelemetrySink
 
 pytestmark = pytest.mark.e2e
 

@@ -9,7 +9,7 @@ import pytest
 from billing.selectors import billing_account_get
 from devtools.processes import wait_until
 from devtools.stripe_fake import event_payload
-from tests.e2e.support.telemetry_sink import Span, TelemetrySink
+from devtools.telemetry_sink import Span, TelemetrySink
 from tests.e2e.test_billing_webhooks import WEBHOOK_SECRET, deliver, paying_tenant  # noqa: F401 (a fixture)
 from tests.e2e.test_observability import ancestors, telemetry_sink  # noqa: F401 (a fixture)
 

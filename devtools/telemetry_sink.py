@@ -1,4 +1,5 @@
-"""A loopback receiver for what the processes export: OTLP/HTTP traces and Sentry envelopes.
+"""A loopback receiver for what the processes export: OTLP/HTTP traces and Sentry envelopes
+(tests/e2e/test_observability*.py, bench/tracing.py).
 
 `/v1/traces` bodies are decoded with opentelemetry-proto into flat `Span`s; Sentry envelopes
 (`/api/<project>/envelope/`, gzip or not) into their JSON items. A DSN for the sink is
@@ -119,6 +120,9 @@ class TelemetrySink:
     @property
     def sentry_dsn(self) -> str:
         return f"http://public@127.0.0.1:{self.port}/1"
+
+    def span_count(self) -> int:
+        return len(self.spans())
 
     def spans(self) -> list[Span]:
         with self.lock:
