@@ -120,6 +120,13 @@ def _rename_event_to_message(_: Any, __: str, event_dict: dict[str, Any]) -> dic
     return event_dict
 
 
+def _drop_empty_context(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    for field in CONTEXT_FIELDS:
+        if event_dict.get(field) is None:
+            event_dict.pop(field, None)
+    return event_dict
+
+
 def add_trace_context(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
     """The current span's trace and span ids (W3C hex), and every context field present."""
     span_context = trace.get_current_span().get_span_context()
@@ -159,7 +166,9 @@ def configure_logging(*, level: str = "INFO", fmt: str = "json") -> None:
         exceptions,
         redact_secrets,
     ]
-    if fmt != "console":
+    if fmt == "console":
+        final.append(_drop_empty_context)  # columns for people: no "trace_id=None" on every line
+    else:
         final.append(_rename_event_to_message)
     final.append(renderer)
 

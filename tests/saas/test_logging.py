@@ -165,3 +165,16 @@ def test_lines_after_the_request_do_not_carry_its_context(tenant, log_lines):
     after = records[-1]
     assert after["message"] == "outside any request"
     assert after["request_id"] is None and after["tenant_id"] is None
+
+
+def test_console_lines_stay_readable_without_empty_context(capsys):
+    configure_logging(level="INFO", fmt="console")
+    stdout_handler().setStream(CurrentStdout())
+    capsys.readouterr()
+    try:
+        logging.getLogger("saas.console").warning("plain words %s", "here")
+        line = capsys.readouterr().out.strip()
+    finally:
+        configure_logging(level=settings.LOG_LEVEL, fmt=settings.LOG_FORMAT)
+    assert "plain words here" in line and "[saas.console]" in line
+    assert "None" not in line and not line.startswith("{")
