@@ -120,6 +120,12 @@ def _rename_event_to_message(_: Any, __: str, event_dict: dict[str, Any]) -> dic
     return event_dict
 
 
+def _drop_server_extras(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    # uvicorn adds the message again with terminal colour codes.
+    event_dict.pop("color_message", None)
+    return event_dict
+
+
 def _drop_empty_context(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
     for field in CONTEXT_FIELDS:
         if event_dict.get(field) is None:
@@ -162,6 +168,7 @@ def configure_logging(*, level: str = "INFO", fmt: str = "json") -> None:
         )
     final: list[Any] = [
         structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+        _drop_server_extras,
         # Tracebacks become data before redaction: their messages carry URLs too.
         exceptions,
         redact_secrets,

@@ -178,3 +178,13 @@ def test_console_lines_stay_readable_without_empty_context(capsys):
         configure_logging(level=settings.LOG_LEVEL, fmt=settings.LOG_FORMAT)
     assert "plain words here" in line and "[saas.console]" in line
     assert "None" not in line and not line.startswith("{")
+
+
+def test_a_servers_coloured_copy_of_the_message_is_left_out(db, log_lines):
+    logging.getLogger("uvicorn.error").info(
+        "Started server process [%d]",
+        42,
+        extra={"color_message": "Started server process [\x1b[36m%d\x1b[0m]"},
+    )
+    [record] = [r for r in log_lines() if r["logger"] == "uvicorn.error"]
+    assert record["message"] == "Started server process [42]" and "color_message" not in record
