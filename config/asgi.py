@@ -11,6 +11,11 @@ from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
+from saas.telemetry import telemetry_init
+
+# In each uvicorn worker, before Django's handler loads its middleware (tracing's goes first).
+telemetry_init("ws")
+
 # Django must be set up before the consumers (and the models they import) load.
 django_application = get_asgi_application()
 

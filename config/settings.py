@@ -142,8 +142,9 @@ ROOT_URLCONF = "config.urls_tenants"
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 
 MIDDLEWARE = [
-    "saas.health.HealthCheckMiddleware",
+    # First: every response carries X-Request-ID, the health checks' too.
     "saas.observability.RequestContextMiddleware",
+    "saas.health.HealthCheckMiddleware",
     # Static files on every host, the unknown-host page's stylesheet included.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "tenants.middleware.TenantResolutionMiddleware",
@@ -652,6 +653,18 @@ from saas.observability import configure_logging  # noqa: E402
 
 configure_logging(level=LOG_LEVEL, fmt=LOG_FORMAT)
 
+# --- Traces and error reports (saas/telemetry.py; README, "Observability") -----------------
+# OpenTelemetry starts only when OTEL_EXPORTER_OTLP_ENDPOINT is set (OTLP over HTTP, the SDK's
+# own OTEL_* variables apply); unset, no SDK is loaded at all.
+OTEL_EXPORTER_OTLP_ENDPOINT = env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
+# Sentry starts only when SENTRY_DSN is set; no personal data unless SENTRY_SEND_DEFAULT_PII.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_RELEASE = env.str("SENTRY_RELEASE", default="") or env.str("APP_VERSION", default="")
+# Sentry's own performance tracing, when OpenTelemetry is off (unset: none).
+SENTRY_TRACES_SAMPLE_RATE: float | None = (
+    env.float("SENTRY_TRACES_SAMPLE_RATE") if env.str("SENTRY_TRACES_SAMPLE_RATE", default="") else None
+)
+SENTRY_SEND_DEFAULT_PII = env.bool("SENTRY_SEND_DEFAULT_PII", default=False)
 
 # User.email is unique through a case-insensitive functional constraint, which this check
 # cannot see.

@@ -17,3 +17,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
 # Uploaded images from the local disk, in development only (DEBUG); production serves them from
 # its storage (a bucket), never through Django.
 urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+# The 500 page shows the request id (the other error pages get it from the context).
+handler500 = "saas.errors.server_error"

@@ -37,6 +37,8 @@ from realtime.messages import SERVER_MESSAGE_TYPES, SESSION_CLOSED
 from realtime.middleware import CLOSE_NOT_A_MEMBER
 from realtime.selectors import member_part, tenant_view
 from saas.broadcast import sequence_current, tenant_stream, user_stream
+from saas.observability import REQUEST_ID_HEADER, bind_request_context, request_id_from
+from saas.telemetry import span_in
 
 logger = structlog.get_logger(__name__)
 
@@ -86,6 +88,10 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         self.tenant = self.scope["tenant"]
         self.user = self.scope["user"]
         schema = self.tenant.schema_name
+        # Every line this socket's handling logs carries its tenant, user and an id of its own.
+        headers = {name.decode("latin-1").lower(): value for name, value in self.scope.get("headers", [])}
+        incoming = headers.get(REQUEST_ID_HEADER.lower(), b"").decode("latin-1")
+        bind_request_context(tenant_id=schema, user_id=self.user.pk, request_id=request_id_from(incoming))
         # Short names in frames; full stream (group) names for the layer.
         self.streams = {"tenant": tenant_stream(schema), "user": user_stream(schema, self.user.pk)}
         self.last_seq: dict[str, int] = {}
@@ -137,6 +143,11 @@ class DashboardConsumer(AsyncWebsocketConsumer):
                 "realtime: unexpected layer message", stream=event.get("stream"), type=message.get("type")
             )
             return
+        # The push continues the trace of the change that caused it (saas.broadcast).
+        with span_in("realtime.push", event, **{"realtime.stream": short, "message.type": message["type"]}):
+            await self._deliver(short, event, message)
+
+    async def _deliver(self, short: str, event: dict[str, Any], message: dict[str, Any]) -> None:
         seq = int(event["seq"])
         last = self.last_seq.get(short, 0)
         if event.get("epoch") != self.epoch:

@@ -35,6 +35,8 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
 
+from saas.telemetry import current_trace_context
+
 logger = structlog.get_logger(__name__)
 
 # What a consumer's handler is called for a broadcast (channels maps "realtime.message" to
@@ -118,8 +120,13 @@ def sequence_current(streams: Iterable[str]) -> tuple[str, dict[str, int]]:
     return sequences.current(streams)
 
 
-def broadcast_now(stream: str, message: dict[str, Any]) -> int | None:
+def broadcast_now(
+    stream: str, message: dict[str, Any], *, trace_context: dict[str, str] | None = None
+) -> int | None:
     """Number and send one message now; its sequence number, or None if it could not be sent.
+
+    The layer message carries the W3C trace context of the change (`trace_context`, or the
+    current span's), so the socket's push continues that trace.
 
     Failing here must not fail the caller: the change is committed, and a socket that misses
     the message finds the gap when the counter moves on (or at its next resync).
@@ -129,9 +136,9 @@ def broadcast_now(stream: str, message: dict[str, Any]) -> int | None:
         layer = get_channel_layer()
         if layer is None:
             return None
-        async_to_sync(layer.group_send)(
-            stream, {"type": MESSAGE_EVENT, "stream": stream, "epoch": epoch, "seq": seq, "message": message}
-        )
+        event = {"type": MESSAGE_EVENT, "stream": stream, "epoch": epoch, "seq": seq, "message": message}
+        event.update(current_trace_context() if trace_context is None else trace_context)
+        async_to_sync(layer.group_send)(stream, event)
     except Exception:
         logger.warning("broadcast failed", stream=stream, message_type=message.get("type"), exc_info=True)
         return None
@@ -146,4 +153,6 @@ def broadcast_on_commit(stream: str, message: dict[str, Any]) -> None:
     if "type" not in message:
         raise ValueError("a live message needs a type")
     payload = dict(message)
-    transaction.on_commit(lambda: broadcast_now(stream, payload), robust=True)
+    # The span of the change, not whatever is current when the commit hooks run.
+    trace_context = current_trace_context()
+    transaction.on_commit(lambda: broadcast_now(stream, payload, trace_context=trace_context), robust=True)

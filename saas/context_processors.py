@@ -13,4 +13,6 @@ def site(request: HttpRequest) -> dict[str, object]:
         "on_tenant_host": tenant is not None,
         "public_site_url": public_url("/"),
         "site_name": settings.SAAS_SITE_NAME,
+        # Error pages show it so a user can quote it (saas.observability sets it).
+        "request_id": getattr(request, "request_id", ""),
     }

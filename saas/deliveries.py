@@ -203,6 +203,7 @@ def delivery_run(delivery_id: int) -> Iterator[TaskDelivery | None]:
         delivery.attempts += 1
         delivery.last_error = ""
         delivery.save(update_fields=["state", "completed_at", "attempts", "last_error", "updated_at"])
+        logger.info("delivery succeeded", delivery=delivery.key, task_name=delivery.task_name)
 
 
 def delivery_retry(*, delivery: TaskDelivery) -> TaskDelivery:

@@ -5,6 +5,9 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from opentelemetry.trace import SpanKind
+
+from saas.telemetry import tracer
 
 
 def email_send(*, to: str, template: str, context: dict[str, Any], idempotency_key: str) -> None:
@@ -26,4 +29,14 @@ def email_send(*, to: str, template: str, context: dict[str, Any], idempotency_k
         headers={"Message-ID": f"<{safe_key}@{settings.SAAS_BASE_DOMAIN}>"},
     )
     message.attach_alternative(html, "text/html")
-    message.send(fail_silently=False)
+    # The SMTP exchange as the trace's last step (no instrumentation covers smtplib).
+    with tracer.start_as_current_span(
+        "smtp send",
+        kind=SpanKind.CLIENT,
+        attributes={
+            "email.template": template,
+            "server.address": settings.EMAIL_HOST,
+            "server.port": settings.EMAIL_PORT,
+        },
+    ):
+        message.send(fail_silently=False)

@@ -33,6 +33,7 @@ from django_tenants.utils import schema_context
 
 from saas.models import OutboxEvent
 from saas.schemas import current_schema
+from saas.telemetry import current_trace_context, span_in
 
 logger = structlog.get_logger(__name__)
 
@@ -81,10 +82,13 @@ class DomainEvent(Generic[P]):
         if not transaction.get_connection().in_atomic_block:
             raise RuntimeError("publish() must run inside the transaction of the change it reports")
         schema = tenant_schema or current_schema()
+        trace_context = current_trace_context()
         event = OutboxEvent.objects.create(
             name=self.name,
             payload=dataclasses.asdict(payload),  # type: ignore[call-overload]
             tenant_schema=schema,
+            traceparent=trace_context.get("traceparent", ""),
+            tracestate=trace_context.get("tracestate", "")[:512],
         )
         event_id = event.id
         transaction.on_commit(lambda: outbox_dispatch(event_id=event_id), robust=True)
@@ -176,8 +180,20 @@ def outbox_dispatch(*, event_id: Any) -> bool:
         logger.error("outbox event cannot be dispatched", event_name=event.name, event_id=str(event.id))
         _outbox_mark(event_id, state=OutboxEvent.State.FAILED, last_error=repr(error))
         return False
-    with schema_context(event.tenant_schema):
+    # The receivers' work (enqueued tasks and all they do) joins the trace of the change, and
+    # their lines and spans belong to the event's tenant.
+    with (
+        structlog.contextvars.bound_contextvars(tenant_id=event.tenant_schema),
+        span_in(
+            "outbox.dispatch",
+            {"traceparent": event.traceparent, "tracestate": event.tracestate},
+            **{"event.name": event.name, "event.id": str(event.id)},
+        ),
+        schema_context(event.tenant_schema),
+    ):
         errors = declared.send(envelope)
+        if not errors:
+            logger.info("outbox event dispatched", event_name=event.name, event_id=str(event.id))
     if errors:
         logger.warning(
             "outbox event not dispatched", event_name=event.name, event_id=str(event.id), errors=errors

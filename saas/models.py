@@ -24,6 +24,11 @@ class OutboxEvent(models.Model):
     locked_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     dispatched_at = models.DateTimeField(null=True, blank=True)
+    # W3C trace context of the span that wrote the row (empty when tracing is off): its
+    # dispatch, by the relay or by a sweeper much later, continues that trace. A database
+    # default too: code from before this column (a rolling deploy) still inserts rows.
+    traceparent = models.CharField(max_length=55, blank=True, default="", db_default="")
+    tracestate = models.CharField(max_length=512, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-created_at"]

@@ -1,9 +1,13 @@
-"""Structured logs: one JSON object per line, on web and worker alike.
+"""Structured logs: one JSON object per line, in every process (web, sockets, worker, beat,
+management commands).
 
-structlog renders every record, including those of Django, Celery and other libraries that
-use the standard `logging` module, so there is one format to parse. Context that belongs to a
-request or a task (request id, tenant schema, task id) lives in contextvars and is added to
-every line emitted while it runs.
+structlog renders every record, including those of Django, Celery, gunicorn, uvicorn and other
+libraries that use the standard `logging` module, so there is one format to parse. Context
+that belongs to a request, a socket or a task (request id, tenant schema, user id, task name,
+id and attempt) lives in contextvars and is added to every line emitted while it runs; the
+trace and span ids come from the current OpenTelemetry span (saas/telemetry.py), null when
+tracing is off. Every line has every field (null when unknown), so a query never needs to ask
+whether a field exists. README, "Observability", lists them.
 """
 
 from __future__ import annotations
@@ -19,9 +23,15 @@ from typing import Any
 import structlog
 from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponse
+from opentelemetry import trace
+
+from saas.telemetry import annotate_current_span
 
 REQUEST_ID_HEADER = "X-Request-ID"
+# A caller's id is kept only if it is plainly an id: it is echoed in headers, logs and pages.
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
+# Fields on every line (null when unknown).
+CONTEXT_FIELDS = ("request_id", "tenant_id", "user_id", "trace_id", "span_id")
 
 # --- Redaction ------------------------------------------------------------------------------
 # A log line outlives the secret in it and is read by more people than the secret's owner:
@@ -41,17 +51,38 @@ _SECRET_NAME = r"[^=&#\s'\"?]*(?:token|key|code|pass|pwd|secret|sig|auth|session
 _SECRET_QUERY = re.compile(rf"((?:^|[?&;\s]){_SECRET_NAME}=)[^&#\s'\"]*", re.IGNORECASE)
 # Structured fields whose name says secret lose their whole value.
 _SECRET_FIELD = re.compile(
-    r"pass(?:word|wd)?|pwd|token|secret|authorization|cookie|api[_-]?key|csrf|session(?:id|_key)?|signature",
+    r"pass(?:word|wd)?|pwd|token|secret|authorization|cookie|api[_-]?key|(?:^|_)keys?$|csrf|session(?:id|_key)?"
+    r"|signature|stripe|^(?:body|html|html_message|text_body|email_body|message_body)$",
     re.IGNORECASE,
+)
+# Secrets recognisable by their shape wherever they appear in text: our API keys and Stripe's
+# (sk_/rk_/pk_ live or test, webhook signing secrets), and credentials after an auth scheme.
+_SECRET_SHAPE = re.compile(
+    r"\b(?:sk|rk)_[A-Za-z0-9]{4,}_[A-Za-z0-9_-]{8,}|\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{8,}"
+    r"|\bwhsec_[A-Za-z0-9]{8,}|\b(?:Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{8,}",
 )
 _PLAIN = (str, int, float, bool, type(None))
 
 
+# A session's cache key ends in the session key (Redis commands in error reports show it).
+_SESSION_CACHE_KEY = re.compile(r"(django\.contrib\.sessions\.cache(?:d_db)?)[a-z0-9]+")
+
+
 def redact_text(text: str) -> str:
-    """`text` with token-bearing URL segments and secret-named query values replaced."""
+    """`text` with token-bearing URL segments, secret-named query values and key-shaped
+    secrets replaced."""
+    if "_" in text or " " in text:
+        text = _SECRET_SHAPE.sub(REDACTED, text)
+    if "django.contrib.sessions" in text:
+        text = _SESSION_CACHE_KEY.sub(rf"\1{REDACTED}", text)
     if "/" not in text and "=" not in text:
         return text
     return _SECRET_QUERY.sub(rf"\1{REDACTED}", _SECRET_PATH.sub(rf"\1{REDACTED}", text))
+
+
+def _is_stripe_object(value: dict[Any, Any]) -> bool:
+    """A Stripe API object or webhook event (card details, addresses, customer emails)."""
+    return isinstance(value.get("object"), str) and "livemode" in value
 
 
 def redact_value(value: Any, name: str = "") -> Any:
@@ -61,6 +92,8 @@ def redact_value(value: Any, name: str = "") -> Any:
     if isinstance(value, str):
         return redact_text(value)
     if isinstance(value, dict):
+        if _is_stripe_object(value):
+            return REDACTED
         return {key: redact_value(item, str(key)) for key, item in value.items()}
     if isinstance(value, list | tuple | set):
         return [redact_value(item) for item in value]
@@ -70,13 +103,44 @@ def redact_value(value: Any, name: str = "") -> Any:
     return redact_text(repr(value))
 
 
+# Fields we write ourselves and that are never secret: left alone (fast, and "logger" or
+# "task" must not be blanked because a task's name contains "token").
+_OWN_FIELDS = frozenset({"timestamp", "level", "logger", "task", "task_id", "attempt", *CONTEXT_FIELDS})
+
+
 def redact_secrets(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
     """structlog processor: `redact_value` on every field of the line."""
-    return {key: redact_value(value, key) for key, value in event_dict.items()}
+    return {
+        key: value if key in _OWN_FIELDS else redact_value(value, key) for key, value in event_dict.items()
+    }
 
 
 def _rename_event_to_message(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
     event_dict["message"] = event_dict.pop("event", "")
+    return event_dict
+
+
+def _drop_server_extras(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    # uvicorn adds the message again with terminal colour codes.
+    event_dict.pop("color_message", None)
+    return event_dict
+
+
+def _drop_empty_context(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    for field in CONTEXT_FIELDS:
+        if event_dict.get(field) is None:
+            event_dict.pop(field, None)
+    return event_dict
+
+
+def add_trace_context(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """The current span's trace and span ids (W3C hex), and every context field present."""
+    span_context = trace.get_current_span().get_span_context()
+    if span_context.is_valid:
+        event_dict.setdefault("trace_id", trace.format_trace_id(span_context.trace_id))
+        event_dict.setdefault("span_id", trace.format_span_id(span_context.span_id))
+    for field in CONTEXT_FIELDS:
+        event_dict.setdefault(field, None)
     return event_dict
 
 
@@ -87,20 +151,31 @@ def configure_logging(*, level: str = "INFO", fmt: str = "json") -> None:
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
+        add_trace_context,
         structlog.stdlib.ExtraAdder(),
     ]
     renderer: Any
+    exceptions: Any
     if fmt == "console":
         renderer = structlog.dev.ConsoleRenderer(colors=False)
+        exceptions = structlog.processors.format_exc_info
     else:
         renderer = structlog.processors.JSONRenderer()
+        # A structured field ("exception": [{exc_type, exc_value, frames}]), without the
+        # frames' local variables (a password in a local would go past the name-based filter).
+        exceptions = structlog.processors.ExceptionRenderer(
+            structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+        )
     final: list[Any] = [
         structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-        # Tracebacks become text before redaction: their messages carry URLs too.
-        structlog.processors.format_exc_info,
+        _drop_server_extras,
+        # Tracebacks become data before redaction: their messages carry URLs too.
+        exceptions,
         redact_secrets,
     ]
-    if fmt != "console":
+    if fmt == "console":
+        final.append(_drop_empty_context)  # columns for people: no "trace_id=None" on every line
+    else:
         final.append(_rename_event_to_message)
     final.append(renderer)
 
@@ -126,11 +201,21 @@ def configure_logging(*, level: str = "INFO", fmt: str = "json") -> None:
             "loggers": {
                 # Django's own access-style lines duplicate ours.
                 "django.server": {"level": "WARNING"},
-                "uvicorn.access": {"level": "WARNING"},
                 "django.db.backends": {"level": "INFO"},
+                # The servers' loggers lose the handlers they installed before loading the
+                # application and reach ours (gunicorn's master: GunicornLogger below).
+                "uvicorn": {"handlers": [], "propagate": True, "level": level},
+                "uvicorn.error": {"handlers": [], "propagate": True, "level": level},
+                "uvicorn.access": {"handlers": [], "propagate": True, "level": "WARNING"},
+                "gunicorn.error": {"handlers": [], "propagate": True, "level": level},
+                "gunicorn.access": {"handlers": [], "propagate": True, "level": "WARNING"},
+                # Celery's task loggers otherwise keep a handler of their own.
+                "celery": {"handlers": [], "propagate": True, "level": level},
             },
         }
     )
+    # Warnings (deprecations, a library's advice) become log lines rather than bare stderr text.
+    logging.captureWarnings(True)
     structlog.configure(
         processors=[
             *shared[:-1],
@@ -144,10 +229,20 @@ def configure_logging(*, level: str = "INFO", fmt: str = "json") -> None:
 
 
 def bind_request_context(**values: Any) -> None:
+    """Add fields to every later line of this request, socket or task (and to its spans:
+    `tenant_id` becomes the current span's `tenant.id`, `user_id` its `enduser.id`)."""
     structlog.contextvars.bind_contextvars(**values)
+    annotate_current_span(values)
+
+
+def request_id_from(incoming: str | None) -> str:
+    """The caller's request id if it is a plain id (strict pattern, at most 128 characters),
+    else a new one."""
+    return incoming if incoming and _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
 
 
 logger = structlog.get_logger("saas.request")
+_PROBE_PATHS = frozenset({"/healthz", "/readyz"})
 
 
 def _clear_request_context(**_: Any) -> None:
@@ -155,7 +250,8 @@ def _clear_request_context(**_: Any) -> None:
 
 
 class RequestContextMiddleware:
-    """Give each request an id (the caller's X-Request-ID if sane) and log its outcome."""
+    """Give each request an id (the caller's X-Request-ID if sane), return it on the response,
+    bind the user once authentication has run, and log the request's outcome."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -168,15 +264,16 @@ class RequestContextMiddleware:
         )
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
         request.request_id = request_id  # type: ignore[attr-defined]
         structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(request_id=request_id, tenant="public")
+        bind_request_context(request_id=request_id, tenant_id="public")
         started = time.perf_counter()
         response = self.get_response(request)
         response[REQUEST_ID_HEADER] = request_id
-        logger.info(
+        # A load balancer's probes every few seconds would drown the requests people make.
+        probe = request.path in _PROBE_PATHS and response.status_code < 400
+        (logger.debug if probe else logger.info)(
             "request finished",
             method=request.method,
             path=request.path,
@@ -185,36 +282,92 @@ class RequestContextMiddleware:
         )
         return response
 
+    def process_view(self, request: HttpRequest, *_: Any) -> None:
+        # Every middleware has run by now, authentication included.
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            bind_request_context(user_id=user.pk)
+
+
+# --- Tasks ------------------------------------------------------------------------------------
+# Published tasks carry the request id, the user id and (through OpenTelemetry's Celery
+# instrumentation) the W3C trace context in their headers; tenant-schemas-celery adds the schema.
+_TASK_HEADERS = ("request_id", "user_id")
+
 
 def _bind_task_context(task: Any = None, task_id: str | None = None, **_: Any) -> None:
     from tenant_schemas_celery.app import get_schema_name_from_task
 
     structlog.contextvars.clear_contextvars()
-    schema = get_schema_name_from_task(task, {}) if task is not None else None
-    structlog.contextvars.bind_contextvars(
+    if task is None:
+        return
+    schema = get_schema_name_from_task(task, {})
+    headers = task.request.headers or {}
+    bind_request_context(
         task_id=task_id,
-        task=getattr(task, "name", None),
-        tenant=schema or "public",
-        request_id=(task.request.headers or {}).get("request_id") if task is not None else None,
+        task=task.name,
+        attempt=(task.request.retries or 0) + 1,
+        tenant_id=schema or "public",
+        **{name: headers.get(name) for name in _TASK_HEADERS},
     )
 
 
-def _stamp_request_id(headers: dict[str, Any] | None = None, **_: Any) -> None:
-    request_id = structlog.contextvars.get_contextvars().get("request_id")
-    if headers is not None and request_id:
-        headers.setdefault("request_id", request_id)
+def _stamp_context(headers: dict[str, Any] | None = None, **_: Any) -> None:
+    if headers is None:
+        return
+    bound = structlog.contextvars.get_contextvars()
+    for name in _TASK_HEADERS:
+        if bound.get(name) is not None:
+            headers.setdefault(name, bound[name])
 
 
 def _clear_task_context(**_: Any) -> None:
     structlog.contextvars.clear_contextvars()
 
 
-def connect_celery_signals() -> None:
-    """Bind task id and tenant to every log line a task emits; keep Celery's logs ours."""
-    from celery.signals import before_task_publish, setup_logging, task_postrun, task_prerun
+def _banner_as_a_line(sender: Any = None, instance: Any = None, **_: Any) -> None:
+    """The worker's start-up banner (printed, many lines of text) as one log line instead."""
+    from django.conf import settings
 
-    before_task_publish.connect(_stamp_request_id, dispatch_uid="saas.stamp_request_id", weak=False)
+    if instance is None or settings.LOG_FORMAT == "console":
+        return
+    instance.quiet = True
+    queues = sorted(getattr(instance.app.amqp.queues, "keys", lambda: [])())
+    logger.info("celery worker starting", hostname=sender, queues=queues)
+
+
+def connect_celery_signals() -> None:
+    """Bind task id, attempt and tenant to every log line a task emits; keep Celery's logs
+    ours; start tracing and Sentry in each prefork child, flush spans when a child exits."""
+    from celery.signals import (
+        beat_init,
+        before_task_publish,
+        celeryd_init,
+        setup_logging,
+        task_postrun,
+        task_prerun,
+        worker_init,
+        worker_process_init,
+        worker_process_shutdown,
+    )
+
+    from saas import telemetry
+
+    before_task_publish.connect(_stamp_context, dispatch_uid="saas.stamp_context", weak=False)
     task_prerun.connect(_bind_task_context, dispatch_uid="saas.bind_task_context", weak=False)
     task_postrun.connect(_clear_task_context, dispatch_uid="saas.clear_task_context", weak=False)
     # Connecting any receiver to setup_logging stops Celery from replacing our handlers.
     setup_logging.connect(lambda **_: None, dispatch_uid="saas.keep_logging", weak=False)
+    celeryd_init.connect(_banner_as_a_line, dispatch_uid="saas.banner_as_a_line", weak=False)
+    # Exporters hold threads and sockets that do not survive a fork: the SDK starts in each
+    # prefork child, never in the parent before it forks (the pools without children start
+    # it in worker_init). A child leaving (max_tasks_per_child, shutdown) exports what it
+    # still holds first.
+    worker_init.connect(telemetry.on_worker_init, dispatch_uid="saas.telemetry_worker", weak=False)
+    worker_process_init.connect(
+        telemetry.on_worker_process_init, dispatch_uid="saas.telemetry_child", weak=False
+    )
+    worker_process_shutdown.connect(
+        telemetry.on_worker_process_shutdown, dispatch_uid="saas.telemetry_flush", weak=False
+    )
+    beat_init.connect(telemetry.on_beat_init, dispatch_uid="saas.telemetry_beat", weak=False)

@@ -61,5 +61,5 @@ class TenantResolutionMiddleware:
             request.tenant = tenant  # type: ignore[attr-defined]
             request.urlconf = settings.ROOT_URLCONF
         set_urlconf(request.urlconf)
-        bind_request_context(tenant=connection.schema_name)  # type: ignore[attr-defined]
+        bind_request_context(tenant_id=connection.schema_name)  # type: ignore[attr-defined]
         return self.get_response(request)

@@ -141,3 +141,66 @@ def test_secret_named_structured_fields(db, log_lines):  # noqa: F811
 )
 def test_text_without_secrets_is_left_alone(kept):
     assert redact_text(kept) == kept
+
+
+API_KEY = "sk_abcd1234_" + "Z" * 43
+STRIPE_EVENT = {
+    "id": "evt_1",
+    "object": "event",
+    "livemode": False,
+    "data": {"object": {"object": "customer", "email": "payer@example.com", "livemode": False}},
+}
+
+
+@pytest.mark.parametrize(
+    ("kind", "fields", "secret"),
+    [
+        ("password", {"password": "pw-kind-1"}, "pw-kind-1"),
+        ("password in a form", {"form": {"old_password": "pw-kind-2", "email": "a@b.c"}}, "pw-kind-2"),
+        ("token", {"reset_token": "tok-kind-1"}, "tok-kind-1"),
+        ("token in a URL", {"url": "https://x.test/handoff/tok-kind-2/"}, "tok-kind-2"),
+        ("API key field", {"api_key": "key-kind-1"}, "key-kind-1"),
+        ("secret key field", {"secret_key": "key-kind-2"}, "key-kind-2"),
+        ("our API key in text", {"note": f"created {API_KEY} for the CI"}, API_KEY),
+        (
+            "Stripe secret key in text",
+            {"error": "No such key sk_live_51AbCdEfGhIjKl"},
+            "sk_live_51AbCdEfGhIjKl",
+        ),
+        ("Stripe webhook secret", {"detail": "signed with whsec_abcdef123456"}, "whsec_abcdef123456"),
+        ("cookie header", {"headers": {"Cookie": "sessionid=ck-kind-1"}}, "ck-kind-1"),
+        ("cookie in text", {"raw": "Cookie: csrftoken=ck-kind-2; sessionid=ck-kind-3"}, "ck-kind-3"),
+        (
+            "Authorization header",
+            {"headers": {"authorization": "Basic YWxhZGRpbjpvcGVu"}},
+            "YWxhZGRpbjpvcGVu",
+        ),
+        ("bearer in text", {"sent": "Authorization: Bearer bearer-kind-12345"}, "bearer-kind-12345"),
+        ("Stripe payload field", {"stripe_payload": {"card": "4242"}}, "4242"),
+        ("Stripe event object", {"event_data": STRIPE_EVENT}, "payer@example.com"),
+        ("email body", {"body": "Your code is 123456"}, "123456"),
+        ("email HTML body", {"html": "<p>Reset: /password/reset/key/abc/</p>"}, "<p>Reset"),
+        (
+            "session cache key",
+            {"command": "GET saas:1:django.contrib.sessions.cached_dbab12cd34"},
+            "ab12cd34",
+        ),
+    ],
+)
+def test_each_secret_kind_is_removed_from_a_line(db, log_lines, kind, fields, secret):  # noqa: F811
+    structlog.get_logger("tests.redaction").info("a line with a secret", **fields)
+
+    [record] = [r for r in log_lines() if r["logger"] == "tests.redaction"]
+    assert secret not in repr(record), (kind, record)
+    assert REDACTED in repr(record), kind
+
+
+def test_a_secret_in_an_exception_message_is_removed(db, log_lines):  # noqa: F811
+    try:
+        raise ValueError(f"request to /invitations/exc-tok-1/ failed with {API_KEY}")
+    except ValueError:
+        structlog.get_logger("tests.redaction").exception("call failed")
+
+    [record] = [r for r in log_lines() if r["logger"] == "tests.redaction"]
+    assert "exc-tok-1" not in repr(record) and API_KEY not in repr(record)
+    assert record["exception"][0]["exc_type"] == "ValueError"

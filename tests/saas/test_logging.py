@@ -15,7 +15,17 @@ from saas.observability import REQUEST_ID_HEADER, configure_logging
 from tenants.schema_template import quote
 from tests.conftest import host_of
 
-REQUIRED_KEYS = {"timestamp", "level", "logger", "message", "request_id", "tenant"}
+REQUIRED_KEYS = {
+    "timestamp",
+    "level",
+    "logger",
+    "message",
+    "request_id",
+    "tenant_id",
+    "user_id",
+    "trace_id",
+    "span_id",
+}
 
 
 class CurrentStdout:
@@ -59,7 +69,7 @@ def assert_well_formed(records: list[dict], *, request_id: str, tenant: str) -> 
     for record in records:
         assert record.keys() >= REQUIRED_KEYS, record
         assert record["request_id"] == request_id
-        assert record["tenant"] == tenant
+        assert record["tenant_id"] == tenant
         assert datetime.fromisoformat(record["timestamp"]).utcoffset() == timedelta(0)
 
 
@@ -115,9 +125,15 @@ def test_error_with_traceback_is_still_one_json_line(make_tenant, member_of, log
     assert_well_formed(records, request_id="broken-request-1", tenant=tenant.schema_name)
     error = next(r for r in records if r["logger"] == "django.request")
     assert (error["level"], error["message"]) == ("error", "Internal Server Error: /")
-    assert "Traceback (most recent call last)" in error["exception"]
+    # A structured field: the chain of exceptions, each with its type, message and frames.
+    exception = error["exception"]
+    assert isinstance(exception, list), exception
+    assert all({"exc_type", "exc_value", "frames"} <= cause.keys() for cause in exception)
+    assert any(frame["filename"].endswith(".py") for frame in exception[0]["frames"])
     # The database's own error, whichever tenant table the dashboard reads first.
-    assert re.search(r'relation "\w+" does not exist', error["exception"]), error["exception"]
+    assert any(re.search(r'relation "\w+" does not exist', cause["exc_value"]) for cause in exception), (
+        exception
+    )
 
 
 def test_each_request_gets_its_own_id(tenant, log_lines):
@@ -148,4 +164,27 @@ def test_lines_after_the_request_do_not_carry_its_context(tenant, log_lines):
     assert records[0]["request_id"] == "finished-request-1"
     after = records[-1]
     assert after["message"] == "outside any request"
-    assert "request_id" not in after and "tenant" not in after
+    assert after["request_id"] is None and after["tenant_id"] is None
+
+
+def test_console_lines_stay_readable_without_empty_context(capsys):
+    configure_logging(level="INFO", fmt="console")
+    stdout_handler().setStream(CurrentStdout())
+    capsys.readouterr()
+    try:
+        logging.getLogger("saas.console").warning("plain words %s", "here")
+        line = capsys.readouterr().out.strip()
+    finally:
+        configure_logging(level=settings.LOG_LEVEL, fmt=settings.LOG_FORMAT)
+    assert "plain words here" in line and "[saas.console]" in line
+    assert "None" not in line and not line.startswith("{")
+
+
+def test_a_servers_coloured_copy_of_the_message_is_left_out(db, log_lines):
+    logging.getLogger("uvicorn.error").info(
+        "Started server process [%d]",
+        42,
+        extra={"color_message": "Started server process [\x1b[36m%d\x1b[0m]"},
+    )
+    [record] = [r for r in log_lines() if r["logger"] == "uvicorn.error"]
+    assert record["message"] == "Started server process [42]" and "color_message" not in record

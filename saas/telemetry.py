@@ -1,0 +1,290 @@
+"""Traces (OpenTelemetry) and error reports (Sentry), started once per process.
+
+Tracing is on only when `OTEL_EXPORTER_OTLP_ENDPOINT` is set: then each process installs the
+SDK's tracer provider exporting over OTLP/HTTP (batched), the Django, Celery, Redis and
+requests instrumentations and a span per SQL statement. Unset, nothing is installed: the API's
+no-op tracer answers the few spans the project opens itself (`tracer` below) and costs
+nothing measurable (bench/tracing.py).
+
+One trace follows a change from the request that made it to its last side effect, in W3C
+trace context: the request's span → the outbox row (its `traceparent`, written in the
+request's transaction) → the relay's `outbox.dispatch` span (parented by the row, so a
+sweeper dispatching it minutes later in another process continues the same trace) → the Celery
+publish and task spans (headers) → the SMTP or HTTP call; a live message pushed to sockets
+carries it too (saas.broadcast). Every span carries `tenant.id` (and `enduser.id` when known),
+taken from the log context of the moment (saas.observability.bind_request_context).
+
+Where the SDK starts matters: web and socket servers import config.wsgi / config.asgi in each
+worker process, after any fork; Celery's prefork parent forks its children after loading the
+app, and exporters (a thread, a connection pool) do not survive a fork, so a worker starts
+the SDK in `worker_process_init`, in the child, and flushes it in `worker_process_shutdown`,
+or the spans of a child retired by `max_tasks_per_child` are lost.
+
+Sentry (on when `SENTRY_DSN` is set) reports errors with the tenant, user and request id as
+tags, everything through the log redaction (`before_send`), and, when tracing is on, the
+OpenTelemetry trace id (sentry-sdk's OTLP integration), so an error report, its log lines and
+its trace share one id. Its Celery integration does not propagate its own trace headers:
+doing so replaced OpenTelemetry's context in the task headers (sentry-python #4408).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from django.conf import settings
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+    from sentry_sdk.types import Event, Hint
+
+logger = structlog.get_logger(__name__)
+
+# The project's own spans (outbox relay, SMTP, socket pushes): no-op until the SDK starts.
+tracer = trace.get_tracer("saas")
+_w3c = TraceContextTextMapPropagator()
+
+_lock = threading.Lock()
+_provider: TracerProvider | None = None
+_sentry_started = False
+
+# Log-context fields copied onto spans, and the attribute each becomes.
+SPAN_ATTRIBUTES = {"tenant_id": "tenant.id", "user_id": "enduser.id", "request_id": "http.request_id"}
+
+
+# --- Trace context in rows and messages -----------------------------------------------------
+
+
+def current_trace_context() -> dict[str, str]:
+    """The current span's W3C headers (`traceparent`, `tracestate` if any); {} without a span."""
+    carrier: dict[str, str] = {}
+    _w3c.inject(carrier)
+    return carrier
+
+
+def context_from(carrier: Mapping[str, str]) -> otel_context.Context | None:
+    """The OpenTelemetry context a stored `traceparent` names, or None (start a new trace)."""
+    if not carrier.get("traceparent"):
+        return None
+    return _w3c.extract(dict(carrier))
+
+
+@contextmanager
+def span_in(name: str, carrier: Mapping[str, str] | None = None, **attributes: Any) -> Iterator[Any]:
+    """A span named `name`, child of the context in `carrier` if given (else of the current)."""
+    parent = context_from(carrier) if carrier else None
+    clean = {key: value for key, value in attributes.items() if value is not None}
+    with tracer.start_as_current_span(name, context=parent, attributes=clean) as span:
+        yield span
+
+
+def annotate_current_span(values: Mapping[str, Any]) -> None:
+    """Copy the log-context fields in `values` onto the current span (if it records)."""
+    span = trace.get_current_span()
+    if not span.is_recording():
+        return
+    for field, attribute in SPAN_ATTRIBUTES.items():
+        value = values.get(field)
+        if value is not None:
+            span.set_attribute(attribute, str(value))
+
+
+# --- Starting and stopping ------------------------------------------------------------------
+
+
+def telemetry_init(role: str) -> None:
+    """Start tracing (if OTEL_EXPORTER_OTLP_ENDPOINT) and Sentry (if SENTRY_DSN) in this process."""
+    tracing_init(role)
+    sentry_init(role)
+
+
+def tracing_init(role: str) -> bool:
+    """Install the SDK, its OTLP/HTTP exporter and the instrumentations; True if tracing is on."""
+    global _provider
+    if not settings.OTEL_EXPORTER_OTLP_ENDPOINT:
+        return False
+    with _lock:
+        if _provider is not None:
+            return True
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+        # OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES override these.
+        resource = Resource.create(
+            {"service.name": f"saas-{role}", "saas.role": role, "process.pid": os.getpid()}
+        )
+        provider = TracerProvider(resource=resource)
+        from saas.otel import LogContextSpanProcessor
+
+        provider.add_span_processor(LogContextSpanProcessor())
+        # The exporter reads OTEL_EXPORTER_OTLP_ENDPOINT (+ /v1/traces) and OTEL_EXPORTER_OTLP_*.
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        trace.set_tracer_provider(provider)
+        _instrument()
+        _provider = provider
+    logger.info("tracing started", role=role, endpoint=settings.OTEL_EXPORTER_OTLP_ENDPOINT)
+    return True
+
+
+def tracing_flush(timeout_millis: int = 5000) -> None:
+    """Export every span this process still holds (a process about to exit)."""
+    if _provider is not None:
+        _provider.force_flush(timeout_millis)
+
+
+def _instrument() -> None:
+    from opentelemetry.instrumentation.celery import CeleryInstrumentor
+    from opentelemetry.instrumentation.django import DjangoInstrumentor
+    from opentelemetry.instrumentation.redis import RedisInstrumentor
+    from opentelemetry.instrumentation.requests import RequestsInstrumentor
+
+    # Django's: its middleware goes first in MIDDLEWARE, so this runs before the handler loads;
+    # replaced by our subclass (saas/otel.py: malformed Host headers).
+    DjangoInstrumentor().instrument(excluded_urls="healthz,readyz")
+    instrumented = "opentelemetry.instrumentation.django.middleware.otel_middleware._DjangoMiddleware"
+    settings.MIDDLEWARE = [
+        "saas.otel.TracingMiddleware" if entry == instrumented else entry for entry in settings.MIDDLEWARE
+    ]
+    CeleryInstrumentor().instrument()
+    RedisInstrumentor().instrument()
+    # The OTLP exporter's own posts are not traced (they use their own session, not patched).
+    RequestsInstrumentor().instrument()
+    _instrument_sql()
+
+
+def _instrument_sql() -> None:
+    """One client span per SQL statement, on every Django connection (psycopg underneath).
+
+    opentelemetry-instrumentation-psycopg is not published for the SDK release pinned here
+    (0.66b2); Django's execute wrappers see every statement of every connection, pooled or not,
+    and need no proxy around psycopg's connection.
+    """
+    from django.db.backends.signals import connection_created
+
+    def on_connection(sender: Any, connection: Any, **_: Any) -> None:
+        if _sql_span not in connection.execute_wrappers:
+            connection.execute_wrappers.append(_sql_span)
+
+    connection_created.connect(on_connection, dispatch_uid="saas.sql_spans", weak=False)
+    from django.db import connections
+
+    for connection in connections.all(initialized_only=True):
+        on_connection(None, connection)
+
+
+def _sql_span(execute: Any, sql: str, params: Any, many: bool, context: Mapping[str, Any]) -> Any:
+    connection = context["connection"]
+    operation = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else "SQL"
+    attributes = {
+        "db.system.name": "postgresql",
+        "db.namespace": connection.settings_dict.get("NAME") or "",
+        "db.query.text": sql[:2000],
+        "db.operation.name": operation,
+    }
+    with tracer.start_as_current_span(operation, kind=trace.SpanKind.CLIENT, attributes=attributes):
+        return execute(sql, params, many, context)
+
+
+# --- Celery's process signals (connected in saas.observability.connect_celery_signals) -------
+
+
+def on_worker_init(sender: Any = None, **_: Any) -> None:
+    """A worker whose pool does not fork (solo, threads) starts here, in its only process."""
+    from celery import concurrency
+    from celery.concurrency.prefork import TaskPool
+
+    pool = concurrency.get_implementation(getattr(sender, "pool_cls", None) or "prefork")
+    if not (isinstance(pool, type) and issubclass(pool, TaskPool)):
+        telemetry_init("worker")
+
+
+def on_worker_process_init(**_: Any) -> None:
+    telemetry_init("worker")
+
+
+def on_worker_process_shutdown(**_: Any) -> None:
+    tracing_flush()
+    if _sentry_started:
+        import sentry_sdk
+
+        sentry_sdk.flush(timeout=2)
+
+
+def on_beat_init(**_: Any) -> None:
+    telemetry_init("beat")
+
+
+# --- Sentry ---------------------------------------------------------------------------------
+
+
+def sentry_init(role: str) -> bool:
+    """Start Sentry for this process if SENTRY_DSN is set; True if it runs."""
+    global _sentry_started
+    if not settings.SENTRY_DSN or _sentry_started:
+        return _sentry_started
+    import sentry_sdk
+    from sentry_sdk.integrations.celery import CeleryIntegration
+    from sentry_sdk.integrations.django import DjangoIntegration
+    from sentry_sdk.integrations.logging import LoggingIntegration
+
+    integrations: list[Any] = [
+        DjangoIntegration(),
+        # sentry-python #4408: its trace headers replaced OpenTelemetry's in the task's.
+        CeleryIntegration(propagate_traces=False),
+        # Errors logged (not only raised) are reported; lower levels become breadcrumbs.
+        LoggingIntegration(event_level=logging.ERROR),
+    ]
+    if _provider is not None:
+        from sentry_sdk.integrations.otlp import OTLPIntegration
+
+        # Events carry OpenTelemetry's trace id; spans still go to our collector only.
+        integrations.append(OTLPIntegration(setup_otlp_traces_exporter=False, setup_propagator=False))
+    sentry_sdk.init(
+        dsn=settings.SENTRY_DSN,
+        release=settings.SENTRY_RELEASE or None,
+        environment=settings.ENVIRONMENT,
+        send_default_pii=settings.SENTRY_SEND_DEFAULT_PII,
+        # Sentry's own tracing starts traces of its own ids; with OpenTelemetry on, the traces
+        # are OpenTelemetry's (its collector, its sampler) and Sentry's stays off, so an event,
+        # its log lines and its spans share one trace id.
+        traces_sample_rate=None if _provider is not None else settings.SENTRY_TRACES_SAMPLE_RATE,
+        integrations=integrations,
+        before_send=sentry_before_send,
+        before_breadcrumb=_sentry_before_breadcrumb,
+        server_name=f"{role}-{os.getpid()}",
+    )
+    sentry_sdk.set_tag("role", role)
+    _sentry_started = True
+    return True
+
+
+def sentry_before_send(event: Event, hint: Hint) -> Event | None:
+    """Tags from the log context, then the whole event through the log redaction."""
+    from saas.observability import redact_value
+
+    bound = structlog.contextvars.get_contextvars()
+    tags = event.setdefault("tags", {})
+    for field, tag in (("tenant_id", "tenant"), ("user_id", "user"), ("request_id", "request_id")):
+        if bound.get(field) is not None:
+            tags.setdefault(tag, str(bound[field]))
+    if bound.get("user_id") is not None:
+        event.setdefault("user", {}).setdefault("id", str(bound["user_id"]))
+    redacted: Event = redact_value(event)
+    return redacted
+
+
+def _sentry_before_breadcrumb(crumb: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
+    from saas.observability import redact_value
+
+    redacted: dict[str, Any] = redact_value(crumb)
+    return redacted
