@@ -19,8 +19,8 @@ from accounts.services import (
     membership_role_change,
     tenant_ownership_transfer,
     tenant_rename,
-    user_profile_update,
     tenant_two_factor_require,
+    user_profile_update,
 )
 from activity.selectors import audit_recent
 from billing.plans import PLANS
