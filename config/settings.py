@@ -128,6 +128,8 @@ DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 MIDDLEWARE = [
     "saas.health.HealthCheckMiddleware",
     "saas.observability.RequestContextMiddleware",
+    # The client address for audit rows (activity.context); after the request id is bound.
+    "activity.context.AuditContextMiddleware",
     # Static files on every host, the unknown-host page's stylesheet included.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "tenants.middleware.TenantResolutionMiddleware",

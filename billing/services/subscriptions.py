@@ -108,6 +108,10 @@ def past_due_downgrade() -> int:
     return count
 
 
+def _json(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
 def _billing_state_set(
     *, account: BillingAccount, tenant: Tenant, new: BillingState, reason: str
 ) -> BillingAccount:
@@ -119,8 +123,17 @@ def _billing_state_set(
     for name in changed:
         setattr(account, name, getattr(new, name))
     account.save(update_fields=[*changed, "updated_at"])
+    changes = {name: [_json(getattr(old, name)), _json(getattr(new, name))] for name in changed}
     if old.plan == new.plan and old.status == new.status:
-        return account  # seats or ids only: nothing a person needs to be told
+        # Seats or ids only: audited, but nothing a person needs to be told.
+        with schema_context(tenant.schema_name):
+            audit_record(
+                action=AuditAction.BILLING_SUBSCRIPTION_CHANGED,
+                target=plan_get(new.plan).name,
+                data={"reason": reason},
+                changes=changes,
+            )
+        return account
     data = {
         "old_plan": old.plan,
         "new_plan": new.plan,
@@ -129,6 +142,11 @@ def _billing_state_set(
         "reason": reason,
     }
     with schema_context(tenant.schema_name):
-        audit_record(action=AuditAction.BILLING_PLAN_CHANGED, target=plan_get(new.plan).name, data=data)
+        audit_record(
+            action=AuditAction.BILLING_PLAN_CHANGED,
+            target=plan_get(new.plan).name,
+            data=data,
+            changes=changes,
+        )
     plan_changed.publish(PlanChanged(tenant_id=tenant.pk, **data), tenant_schema=tenant.schema_name)
     return account
