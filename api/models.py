@@ -10,7 +10,7 @@ from django.utils import timezone
 
 # The resources the API serves; a scope is "<resource>:read" or "<resource>:write"
 # (write includes read). Adding a resource to the API adds it here.
-RESOURCES = ("members", "invitations", "projects", "notifications", "billing")
+RESOURCES = ("members", "invitations", "projects", "notifications", "billing", "audit")
 SCOPES = tuple(f"{resource}:{mode}" for resource in RESOURCES for mode in ("read", "write"))
 
 

@@ -12,6 +12,7 @@ router.register("members", resources.MemberViewSet, basename="api-members")
 router.register("invitations", resources.InvitationViewSet, basename="api-invitations")
 router.register("projects", resources.ProjectViewSet, basename="api-projects")
 router.register("notifications", resources.NotificationViewSet, basename="api-notifications")
+router.register("audit-events", resources.AuditEventViewSet, basename="api-audit-events")
 
 urlpatterns = [
     path("v1/", include(router.urls)),

@@ -4,6 +4,7 @@ from dashboard import views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("audit-log/", views.audit_log, name="audit_log"),
     path("settings/", views.settings_organization, name="settings_organization"),
     path("settings/delete/", views.organization_delete, name="settings_delete"),
     path("settings/leave/", views.organization_leave, name="organization_leave"),

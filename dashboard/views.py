@@ -18,9 +18,10 @@ from accounts.services import (
     tenant_ownership_transfer,
     tenant_rename,
 )
-from activity.selectors import audit_recent
+from activity.selectors import audit_list, audit_recent
 from billing.plans import PLANS
 from billing.selectors import billing_account_get
+from dashboard.forms import AuditFilterForm
 from notifications.selectors import notification_recent
 from saas.hosts import public_url
 
@@ -40,6 +41,37 @@ def dashboard(request: TenantRequest) -> HttpResponse:
             "notifications": list(notification_recent(user=request.user, limit=5)),
         },
     )
+
+
+AUDIT_PAGE_SIZE = 50
+
+
+@require_GET
+@tenant_member(role=Membership.Role.ADMIN)
+def audit_log(request: TenantRequest) -> HttpResponse:
+    """The organization's audit log, owners and admins: filter by who, what and when; page back."""
+    members = list(membership_list_for_tenant(tenant=request.tenant))
+    form = AuditFilterForm(request.GET or None, members=members)
+    if request.GET and not form.is_valid():
+        return render(request, "dashboard/audit_log.html", {"form": form, "events": []}, status=400)
+    selection = form.selection() if request.GET else {}
+    events = list(audit_list(**selection)[: AUDIT_PAGE_SIZE + 1])
+    older = None
+    if len(events) > AUDIT_PAGE_SIZE:
+        events = events[:AUDIT_PAGE_SIZE]
+        query = request.GET.copy()
+        query["before"] = str(events[-1].pk)
+        older = query.urlencode()
+    query = request.GET.copy()
+    query.pop("before", None)
+    context = {
+        "form": form,
+        "events": events,
+        "older": older,
+        "paged": bool(selection.get("before_id")),
+        "newest": query.urlencode(),
+    }
+    return render(request, "dashboard/audit_log.html", context)
 
 
 # --- settings (tenant host) -----------------------------------------------------------------
