@@ -123,6 +123,6 @@ SENTENCES: dict[str, str] = {
     AuditAction.API_KEY_REVOKED: "{actor} revoked the API key {target}",
     AuditAction.TENANT_DELETION_SCHEDULED: "{actor} scheduled the organization's deletion",
     AuditAction.TENANT_DELETION_CANCELED: "{actor} canceled the organization's deletion",
-    AuditAction.MEMBER_ACCOUNT_DELETED: "{target} deleted their account and left the organization",
+    AuditAction.MEMBER_ACCOUNT_DELETED: "A member deleted their account and left the organization",
     AuditAction.TENANT_EXPORTED: "{actor} exported the organization's data",
 }

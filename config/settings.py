@@ -390,6 +390,14 @@ CELERY_BEAT_SCHEDULE["billing-past-due-downgrade"] = {
     "schedule": env.float("BILLING_PAST_DUE_SWEEP_SECONDS", default=3600.0),
 }
 
+# --- Data lifecycle (lifecycle/) ----------------------------------------------------------
+# Days between an owner asking to delete the organization and the deletion (cancellable).
+TENANT_DELETION_GRACE_DAYS = env.float("TENANT_DELETION_GRACE_DAYS", default=7.0)
+CELERY_BEAT_SCHEDULE["lifecycle-tenant-deletions"] = {
+    "task": "lifecycle.tenant_deletions_run",
+    "schedule": env.float("TENANT_DELETION_SWEEP_SECONDS", default=600.0),
+}
+
 # --- Invitations ---------------------------------------------------------------------------
 INVITATION_EXPIRY_DAYS = env.int("INVITATION_EXPIRY_DAYS", default=7)
 # Minimum seconds between two sends of the same invitation (resend rate limit).

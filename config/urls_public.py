@@ -12,6 +12,7 @@ admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-a
 
 urlpatterns = [
     path("", dashboard_views.landing, name="landing"),
+    path("account/delete/", dashboard_views.account_delete, name="account_delete"),
     path("admin/", admin.site.urls),
     path("billing/", include("billing.urls_public")),
     path("invitations/", include("invitations.urls_public")),

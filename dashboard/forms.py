@@ -51,3 +51,19 @@ class AuditFilterForm(forms.Form):
             "until": end + timedelta(days=1) if end else None,
             "before_id": data.get("before"),
         }
+
+
+class OrganizationDeleteForm(forms.Form):
+    confirm = forms.CharField(
+        label="Type the organization's subdomain to confirm",
+        max_length=100,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+
+class AccountDeleteForm(forms.Form):
+    confirm = forms.CharField(
+        label="Type your email address to confirm",
+        max_length=254,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )

@@ -7,6 +7,7 @@ urlpatterns = [
     path("audit-log/", views.audit_log, name="audit_log"),
     path("settings/", views.settings_organization, name="settings_organization"),
     path("settings/delete/", views.organization_delete, name="settings_delete"),
+    path("settings/delete/cancel/", views.organization_delete_cancel, name="settings_delete_cancel"),
     path("settings/leave/", views.organization_leave, name="organization_leave"),
     path("settings/transfer/", views.ownership_transfer, name="ownership_transfer"),
     path("settings/members/<int:membership_id>/role/", views.member_role, name="member_role"),

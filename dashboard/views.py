@@ -2,6 +2,8 @@
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -21,7 +23,10 @@ from accounts.services import (
 from activity.selectors import audit_list, audit_recent
 from billing.plans import PLANS
 from billing.selectors import billing_account_get
-from dashboard.forms import AuditFilterForm
+from dashboard.forms import AccountDeleteForm, AuditFilterForm, OrganizationDeleteForm
+from lifecycle.errors import LifecycleError
+from lifecycle.selectors import deletion_pending
+from lifecycle.services import tenant_deletion_cancel, tenant_deletion_schedule, user_account_delete
 from notifications.selectors import notification_recent
 from saas.hosts import public_url
 
@@ -39,6 +44,7 @@ def dashboard(request: TenantRequest) -> HttpResponse:
             "members": membership_list_for_tenant(tenant=request.tenant),
             "activity": audit_recent(limit=10),
             "notifications": list(notification_recent(user=request.user, limit=5)),
+            "pending_deletion": deletion_pending(tenant=request.tenant),
         },
     )
 
@@ -100,6 +106,7 @@ def settings_organization(request: TenantRequest) -> HttpResponse:
         "form": form,
         "domains": sorted(tenant.domains.all(), key=lambda d: (not d.is_primary, d.domain)),
         "transfer_candidates": others,
+        "pending_deletion": deletion_pending(tenant=tenant),
     }
     return render(request, "dashboard/settings_organization.html", context, status=status)
 
@@ -168,14 +175,70 @@ def ownership_transfer(request: TenantRequest) -> HttpResponse:
     return redirect("settings_organization")
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @tenant_member(role=Membership.Role.OWNER)
 def organization_delete(request: TenantRequest) -> HttpResponse:
-    """What deleting will do, and that it is not available yet (said plainly, nothing faked)."""
-    return render(request, "dashboard/settings_delete.html", {"membership": request.membership})
+    """Owners: what deleting does; schedule it by typing the subdomain (cancellable for a while)."""
+    form = OrganizationDeleteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            deletion = tenant_deletion_schedule(
+                tenant=request.tenant, actor=request.user, confirm=form.cleaned_data["confirm"]
+            )
+        except LifecycleError as error:
+            form.add_error(error.field, error.message)
+        else:
+            messages.warning(
+                request,
+                f"{request.tenant.name} will be deleted on {deletion.due_at:%Y-%m-%d %H:%M} UTC. "
+                "Any owner can cancel until then.",
+            )
+            return redirect("settings_delete")
+    context = {
+        "membership": request.membership,
+        "form": form,
+        "pending_deletion": deletion_pending(tenant=request.tenant),
+        "grace_days": settings.TENANT_DELETION_GRACE_DAYS,
+    }
+    return render(request, "dashboard/settings_delete.html", context, status=400 if form.errors else 200)
+
+
+@require_POST
+@tenant_member(role=Membership.Role.OWNER)
+def organization_delete_cancel(request: TenantRequest) -> HttpResponse:
+    try:
+        tenant_deletion_cancel(tenant=request.tenant, actor=request.user)
+    except LifecycleError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"{request.tenant.name} will not be deleted.")
+    return redirect("settings_delete")
 
 
 # --- public host ------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def account_delete(request: HttpRequest) -> HttpResponse:
+    """Delete your own account (type your email); refused while you are an organization's only owner."""
+    user = request.user
+    form = AccountDeleteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if form.cleaned_data["confirm"].strip().lower() != user.email.lower():  # type: ignore[union-attr]
+            form.add_error("confirm", f"Type {user.email} to confirm.")  # type: ignore[union-attr]
+        else:
+            try:
+                user_account_delete(user=user)  # type: ignore[arg-type]
+            except LifecycleError as error:
+                form.add_error(None, error.message)
+            else:
+                logout(request)
+                messages.success(request, "Your account was deleted.")
+                return redirect("landing")
+    return render(
+        request, "dashboard/account_delete.html", {"form": form}, status=400 if form.errors else 200
+    )
 
 
 @require_GET

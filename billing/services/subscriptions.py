@@ -16,7 +16,7 @@ from activity.services import audit_record
 from billing.models import BillingAccount
 from billing.plans import FREE, plan_for_price, plan_get
 from billing.services.accounts import billing_account_lock
-from billing.stripe_api import stripe_client
+from billing.stripe_api import billing_enabled, stripe_client
 from saas.signals import PlanChanged, plan_changed
 from tenants.models import Tenant
 
@@ -106,6 +106,23 @@ def past_due_downgrade() -> int:
         _billing_state_set(account=account, tenant=account.tenant, new=new, reason="grace period over")
         count += 1
     return count
+
+
+def subscription_cancel(*, tenant: Tenant) -> str:
+    """End the tenant's Stripe subscription now; returns its id ('' when there is none).
+
+    Safe to repeat (a retried deletion job): a subscription Stripe already ended is left as is.
+    Runs outside any transaction: it is a call to Stripe, and nothing of ours changes here
+    (the organization's deletion records it, and Stripe's webhook then finds no tenant).
+    """
+    account = BillingAccount.objects.filter(tenant=tenant).first()
+    if account is None or not account.stripe_subscription_id or not billing_enabled():
+        return ""
+    client = stripe_client()
+    subscription_id = account.stripe_subscription_id
+    if client.v1.subscriptions.retrieve(subscription_id).status != "canceled":
+        client.v1.subscriptions.cancel(subscription_id)
+    return subscription_id
 
 
 def _json(value: Any) -> Any:

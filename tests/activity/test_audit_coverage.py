@@ -31,6 +31,7 @@ from billing import services as billing
 from billing.models import BillingAccount
 from invitations import services as invitations
 from invitations.models import Invitation
+from lifecycle import services as lifecycle
 from projects import services as projects
 from tenants import services as tenants
 from tenants.models import Tenant
@@ -65,6 +66,9 @@ NOT_AUDITED: dict[str, str] = {
     "notifications.services.notification_create_for_admins": "a notice made from an event already audited",
     "notifications.services.notification_mark_read": "a person's own read marker",
     "notifications.services.notification_mark_all_read": "a person's own read markers",
+    "billing.services.subscriptions.subscription_cancel": "a call to Stripe; tenant_delete's record names it",
+    "lifecycle.services.tenant_deletions_due": "reads due deletions",
+    "lifecycle.services.tenant_delete": "drops the schema, audit log too; OrganizationDeletion records it",
 }
 
 
@@ -335,6 +339,27 @@ def _(w: World) -> Act:
 def _(w: World) -> Act:
     project = _project(w)
     return _in_tenant(w, lambda: projects.project_delete(project=project, actor=w.member))
+
+
+@scenario("lifecycle.services.tenant_deletion_schedule", A.TENANT_DELETION_SCHEDULED)
+def _(w: World) -> Act:
+    return lambda: (
+        lifecycle.tenant_deletion_schedule(tenant=w.tenant, actor=w.owner, confirm=w.tenant.slug) and None
+    )
+
+
+@scenario("lifecycle.services.tenant_deletion_cancel", A.TENANT_DELETION_CANCELED)
+def _(w: World) -> Act:
+    lifecycle.tenant_deletion_schedule(tenant=w.tenant, actor=w.owner, confirm=w.tenant.slug)
+    return lambda: lifecycle.tenant_deletion_cancel(tenant=w.tenant, actor=w.owner) and None
+
+
+# One row in each organization the person leaves.
+@scenario("lifecycle.services.user_account_delete", A.MEMBER_ACCOUNT_DELETED, A.MEMBER_ACCOUNT_DELETED)
+def _(w: World) -> Act:
+    other = tenants.tenant_provision(name="Other", slug="audit-other", actor=w.owner)
+    accounts.membership_create(user=w.member, tenant=other, role="member")
+    return lambda: [w.tenant, other] if lifecycle.user_account_delete(user=w.member) is None else None
 
 
 def _newest_ids() -> dict[str, int]:

@@ -15,20 +15,27 @@ TABLE = AuditEvent._meta.db_table
 @pytest.fixture
 def row(tenant, user):
     with schema_context(tenant.schema_name):
-        return audit_record(action=AuditAction.TENANT_RENAMED, actor=user, target="x", changes={"name": ("a", "b")})
+        return audit_record(
+            action=AuditAction.TENANT_RENAMED, actor=user, target="x", changes={"name": ("a", "b")}
+        )
 
 
 def refused(statement, *params):
-    with pytest.raises(DatabaseError, match="audit events cannot be changed or deleted"):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(statement, params)
+    with (
+        pytest.raises(DatabaseError, match="audit events cannot be changed or deleted"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(statement, params)
 
 
 @pytest.mark.parametrize(
     "statement",
     [
         f"UPDATE {TABLE} SET target = 'forged' WHERE id = %s",
-        f"UPDATE {TABLE} SET actor_id = NULL, actor_email = '', actor_erased = true, target = 'y' WHERE id = %s",
+        # The erasure's shape, but with another column changed too.
+        f"UPDATE {TABLE} SET actor_id = NULL, actor_email = '', actor_erased = true, target = 'y' "
+        "WHERE id = %s",
         f"UPDATE {TABLE} SET created_at = created_at - interval '1 day' WHERE id = %s",
         f"DELETE FROM {TABLE} WHERE id = %s",
     ],
