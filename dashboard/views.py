@@ -179,8 +179,8 @@ def ownership_transfer(request: TenantRequest) -> HttpResponse:
 @tenant_member(role=Membership.Role.OWNER)
 def organization_delete(request: TenantRequest) -> HttpResponse:
     """Owners: what deleting does; schedule it by typing the subdomain (cancellable for a while)."""
-    form = OrganizationDeleteForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    form = OrganizationDeleteForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
         try:
             deletion = tenant_deletion_schedule(
                 tenant=request.tenant, actor=request.user, confirm=form.cleaned_data["confirm"]
@@ -223,8 +223,8 @@ def organization_delete_cancel(request: TenantRequest) -> HttpResponse:
 def account_delete(request: HttpRequest) -> HttpResponse:
     """Delete your own account (type your email); refused while you are an organization's only owner."""
     user = request.user
-    form = AccountDeleteForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    form = AccountDeleteForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
         if form.cleaned_data["confirm"].strip().lower() != user.email.lower():  # type: ignore[union-attr]
             form.add_error("confirm", f"Type {user.email} to confirm.")  # type: ignore[union-attr]
         else:

@@ -125,7 +125,9 @@ def _deletion_start(*, deletion_id: int) -> OrganizationDeletion | None:
     if found is None or found.tenant_id is None:
         return None
     _lock_tenant(Tenant(pk=found.tenant_id))  # the lock schedule and cancel take, in the same order
-    deletion = OrganizationDeletion.objects.select_for_update().select_related("tenant").get(pk=deletion_id)
+    deletion = (
+        OrganizationDeletion.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=deletion_id)
+    )
     if deletion.state == OrganizationDeletion.State.DELETING:
         return deletion  # a job that died midway: carry on
     if deletion.state != OrganizationDeletion.State.SCHEDULED or deletion.due_at > timezone.now():
