@@ -393,6 +393,9 @@ CELERY_BEAT_SCHEDULE["billing-past-due-downgrade"] = {
 # --- Data lifecycle (lifecycle/) ----------------------------------------------------------
 # Days between an owner asking to delete the organization and the deletion (cancellable).
 TENANT_DELETION_GRACE_DAYS = env.float("TENANT_DELETION_GRACE_DAYS", default=7.0)
+# Organization exports are written to default storage under exports/<schema>/ (MEDIA_ROOT with
+# the file system storage). Other apps storing files use the same MEDIA_ROOT: keep one.
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media"))
 CELERY_BEAT_SCHEDULE["lifecycle-tenant-deletions"] = {
     "task": "lifecycle.tenant_deletions_run",
     "schedule": env.float("TENANT_DELETION_SWEEP_SECONDS", default=600.0),

@@ -7,6 +7,12 @@ urlpatterns = [
     path("audit-log/", views.audit_log, name="audit_log"),
     path("settings/", views.settings_organization, name="settings_organization"),
     path("settings/delete/", views.organization_delete, name="settings_delete"),
+    path("settings/export/", views.organization_export, name="settings_export"),
+    path(
+        "settings/export/<int:export_id>/download/",
+        views.organization_export_download,
+        name="settings_export_download",
+    ),
     path("settings/delete/cancel/", views.organization_delete_cancel, name="settings_delete_cancel"),
     path("settings/leave/", views.organization_leave, name="organization_leave"),
     path("settings/transfer/", views.ownership_transfer, name="ownership_transfer"),

@@ -4,7 +4,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.core.files.storage import default_storage
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -25,8 +26,14 @@ from billing.plans import PLANS
 from billing.selectors import billing_account_get
 from dashboard.forms import AccountDeleteForm, AuditFilterForm, OrganizationDeleteForm
 from lifecycle.errors import LifecycleError
+from lifecycle.models import OrganizationExport
 from lifecycle.selectors import deletion_pending
-from lifecycle.services import tenant_deletion_cancel, tenant_deletion_schedule, user_account_delete
+from lifecycle.services import (
+    tenant_deletion_cancel,
+    tenant_deletion_schedule,
+    tenant_export_request,
+    user_account_delete,
+)
 from notifications.selectors import notification_recent
 from saas.hosts import public_url
 
@@ -213,6 +220,38 @@ def organization_delete_cancel(request: TenantRequest) -> HttpResponse:
     else:
         messages.success(request, f"{request.tenant.name} will not be deleted.")
     return redirect("settings_delete")
+
+
+@require_http_methods(["GET", "POST"])
+@tenant_member(role=Membership.Role.OWNER)
+def organization_export(request: TenantRequest) -> HttpResponse:
+    """Owners: ask for a zip of the organization's data; the latest exports, to download."""
+    if request.method == "POST":
+        try:
+            tenant_export_request(tenant=request.tenant, actor=request.user)
+        except LifecycleError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, "The export is being prepared; we will email you when it is ready.")
+        return redirect("settings_export")
+    exports = OrganizationExport.objects.filter(tenant=request.tenant)[:10]
+    return render(
+        request, "dashboard/settings_export.html", {"exports": exports, "membership": request.membership}
+    )
+
+
+@require_GET
+@tenant_member(role=Membership.Role.OWNER)
+def organization_export_download(request: TenantRequest, export_id: int) -> HttpResponse:
+    export = get_object_or_404(
+        OrganizationExport, pk=export_id, tenant=request.tenant, state=OrganizationExport.State.DONE
+    )
+    return FileResponse(
+        default_storage.open(export.file_name, "rb"),
+        as_attachment=True,
+        filename=export.file_name.rsplit("/", 1)[-1],
+        content_type="application/zip",
+    )
 
 
 # --- public host ------------------------------------------------------------------------------

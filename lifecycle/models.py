@@ -55,3 +55,42 @@ class OrganizationDeletion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.slug}: {self.state}"
+
+
+class OrganizationExport(models.Model):
+    """An owner's export of the organization's data: a zip in default_storage, made by a task.
+
+    Its own small model until the `jobs` app's Job lands in main: the work is
+    `lifecycle.export.export_write()`, which a Job can call unchanged; this row then becomes
+    a Job of kind "export" (state, file, who asked) and `lifecycle.tasks.tenant_export` a job.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        DONE = "done", "Ready"
+        FAILED = "failed", "Failed"
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    file_name = models.CharField(max_length=300, blank=True)
+    size = models.BigIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One export at a time per organization: a second click waits for the first.
+            models.UniqueConstraint(
+                fields=["tenant"],
+                condition=Q(state="pending"),
+                name="lifecycle_one_pending_export_per_tenant",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"export {self.pk} of tenant {self.tenant_id}: {self.state}"

@@ -7,10 +7,14 @@ Cancel, at the same moment end in one clear state: the second click is refused w
 
 from __future__ import annotations
 
+import tempfile
 from datetime import timedelta
 
 import structlog
+from celery import current_app
 from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
@@ -21,7 +25,8 @@ from activity.services import audit_actor_erase, audit_record
 from billing.services import subscription_cancel
 from invitations.models import Invitation
 from lifecycle.errors import LifecycleError
-from lifecycle.models import OrganizationDeletion
+from lifecycle.export import export_write
+from lifecycle.models import OrganizationDeletion, OrganizationExport
 from notifications.models import Notification
 from projects.models import Project
 from tenants.models import Domain, Tenant
@@ -126,7 +131,9 @@ def _deletion_start(*, deletion_id: int) -> OrganizationDeletion | None:
         return None
     _lock_tenant(Tenant(pk=found.tenant_id))  # the lock schedule and cancel take, in the same order
     deletion = (
-        OrganizationDeletion.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=deletion_id)
+        OrganizationDeletion.objects.select_for_update(of=("self",))
+        .select_related("tenant")
+        .get(pk=deletion_id)
     )
     if deletion.state == OrganizationDeletion.State.DELETING:
         return deletion  # a job that died midway: carry on
@@ -233,3 +240,69 @@ def user_account_delete(*, user: User) -> None:
             )
         membership.delete()
     user.delete()
+
+
+# --- Export ----------------------------------------------------------------------------------
+
+EXPORT_TASK = "lifecycle.tenant_export"
+
+
+@transaction.atomic
+def tenant_export_request(*, tenant: Tenant, actor: User) -> OrganizationExport:
+    """An owner asks for the organization's data; a task builds the zip and emails them."""
+    tenant = _lock_tenant(tenant)
+    if not Membership.objects.filter(user=actor, tenant=tenant, role=Membership.Role.OWNER).exists():
+        raise LifecycleError("Only an owner can export the organization's data.", code="forbidden")
+    if OrganizationExport.objects.filter(tenant=tenant, state=OrganizationExport.State.PENDING).exists():
+        raise LifecycleError("An export is being prepared already; you will get an email.", code="pending")
+    export = OrganizationExport(tenant=tenant, requested_by=actor)
+    export.full_clean()
+    export.save()
+    with schema_context(tenant.schema_name):
+        audit_record(
+            action=AuditAction.TENANT_EXPORTED,
+            actor=actor,
+            target=tenant.slug,
+            data={"export_id": export.pk},
+            changes={"export_state": [None, export.state]},
+        )
+    # By name: lifecycle.tasks imports this module.
+    transaction.on_commit(lambda: current_app.send_task(EXPORT_TASK, kwargs={"export_id": export.pk}))
+    return export
+
+
+def tenant_export_run(*, export_id: int) -> OrganizationExport | None:
+    """Build the zip of a pending export into default_storage (safe to run twice: done is done)."""
+    export = OrganizationExport.objects.select_related("tenant").filter(pk=export_id).first()
+    if export is None or export.state != OrganizationExport.State.PENDING:
+        return None
+    tenant = export.tenant
+    # A spooled file: small exports stay in memory, large ones go to disk, never all in RAM.
+    with tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024) as spool:
+        counts = export_write(tenant=tenant, target=spool)  # type: ignore[arg-type]
+        size = spool.tell()
+        spool.seek(0)
+        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+        name = default_storage.save(
+            f"exports/{tenant.schema_name}/{tenant.slug}-{stamp}-{export.pk}.zip", File(spool)
+        )
+    with transaction.atomic():
+        locked = OrganizationExport.objects.select_for_update().get(pk=export_id)
+        if locked.state != OrganizationExport.State.PENDING:  # a concurrent run finished first
+            default_storage.delete(name)
+            return None
+        locked.state = OrganizationExport.State.DONE
+        locked.file_name = name
+        locked.size = size
+        locked.finished_at = timezone.now()
+        locked.save(update_fields=["state", "file_name", "size", "finished_at"])
+    logger.info("organization exported", slug=tenant.slug, export_id=export_id, size=size, tables=len(counts))
+    return locked
+
+
+@transaction.atomic
+def tenant_export_fail(*, export_id: int, error: BaseException) -> None:
+    """Record why an export failed (the owner sees it and can ask again)."""
+    OrganizationExport.objects.filter(pk=export_id, state=OrganizationExport.State.PENDING).update(
+        state=OrganizationExport.State.FAILED, error=repr(error)[:2000], finished_at=timezone.now()
+    )

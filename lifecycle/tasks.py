@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import shared_task
 
-from lifecycle.services import tenant_delete, tenant_deletions_due
+from accounts.models import User
+from lifecycle.services import (
+    EXPORT_TASK,
+    tenant_delete,
+    tenant_deletions_due,
+    tenant_export_fail,
+    tenant_export_run,
+)
+from saas.email import email_send
+from tenants.selectors import tenant_absolute_url
 
 
 @shared_task(name="lifecycle.tenant_deletions_run", ignore_result=True)
@@ -21,3 +32,28 @@ def tenant_deletions_run() -> int:
 @shared_task(name="lifecycle.tenant_delete", ignore_result=True, acks_late=True, reject_on_worker_lost=True)
 def tenant_delete_task(*, deletion_id: int) -> None:
     tenant_delete(deletion_id=deletion_id)
+
+
+@shared_task(name=EXPORT_TASK, bind=True, ignore_result=True, acks_late=True, reject_on_worker_lost=True)
+def tenant_export(self: Any, *, export_id: int) -> None:
+    """Build the export's zip, then email the owner who asked where to download it."""
+    try:
+        export = tenant_export_run(export_id=export_id)
+    except Exception as error:
+        tenant_export_fail(export_id=export_id, error=error)
+        raise
+    if export is None or export.requested_by_id is None:
+        return
+    owner = User.objects.filter(pk=export.requested_by_id).first()
+    if owner is None:
+        return
+    email_send(
+        to=owner.email,
+        template="lifecycle/email/export_ready",
+        context={
+            "organization": export.tenant.name,
+            "url": tenant_absolute_url(tenant=export.tenant, path="/settings/export/"),
+            "size": export.size,
+        },
+        idempotency_key=f"export-{export.pk}-ready",
+    )

@@ -68,6 +68,8 @@ NOT_AUDITED: dict[str, str] = {
     "notifications.services.notification_mark_all_read": "a person's own read markers",
     "billing.services.subscriptions.subscription_cancel": "a call to Stripe; tenant_delete's record names it",
     "lifecycle.services.tenant_deletions_due": "reads due deletions",
+    "lifecycle.services.tenant_export_run": "writes the file tenant_export_request's row announced",
+    "lifecycle.services.tenant_export_fail": "records the error on the export's row",
     "lifecycle.services.tenant_delete": "drops the schema, audit log too; OrganizationDeletion records it",
 }
 
@@ -352,6 +354,11 @@ def _(w: World) -> Act:
 def _(w: World) -> Act:
     lifecycle.tenant_deletion_schedule(tenant=w.tenant, actor=w.owner, confirm=w.tenant.slug)
     return lambda: lifecycle.tenant_deletion_cancel(tenant=w.tenant, actor=w.owner) and None
+
+
+@scenario("lifecycle.services.tenant_export_request", A.TENANT_EXPORTED)
+def _(w: World) -> Act:
+    return lambda: lifecycle.tenant_export_request(tenant=w.tenant, actor=w.owner) and None
 
 
 # One row in each organization the person leaves.

@@ -107,11 +107,11 @@ def test_not_due_yet_nothing_happens(tenant, people, settings):
 
 
 def test_the_job_cancels_stripe_drops_the_schema_and_keeps_a_record(
-    stripe_settings,
+    stripe_settings,  # noqa: F811
     stripe_fake,
     tenant,
     people,
-    settings,  # noqa: F811
+    settings,
 ):
     on_plan(tenant, "free")
     subscription = stripe_fake.subscription_create(customer=customer_ensure(tenant=tenant), price="price_pro")
