@@ -1,3 +1,4 @@
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -13,7 +14,7 @@ def audit_record(
     actor: AbstractBaseUser | None = None,
     target: str = "",
     data: dict[str, Any] | None = None,
-    changes: dict[str, tuple[Any, Any] | list[Any]] | None = None,
+    changes: Mapping[str, Sequence[Any]] | None = None,
 ) -> AuditEvent:
     """Write an audit row in the current tenant schema (call it inside the change's transaction).
 

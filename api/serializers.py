@@ -85,7 +85,7 @@ class AuditEventSerializer(serializers.Serializer):
         read_only=True,
         help_text='Each changed field\'s [before, after] values, e.g. {"role": ["member", "admin"]}.',
     )
-    data = serializers.DictField(read_only=True)
+    details = serializers.DictField(source="data", read_only=True, help_text="What else the row records.")
     request_id = serializers.CharField(read_only=True)
     trace_id = serializers.CharField(read_only=True)
     ip = serializers.IPAddressField(read_only=True, allow_null=True)

@@ -98,7 +98,7 @@ def _copy_table(archive: zipfile.ZipFile, schema: str, table: str) -> int:
             raw = cursor.cursor  # psycopg's own cursor: COPY streams without a round trip per row
             with raw.copy(
                 f"COPY (SELECT {column_list} FROM {qualified} ORDER BY 1) TO STDOUT WITH CSV HEADER"
-            ) as copy:  # type: ignore[union-attr]
+            ) as copy:
                 for chunk in copy:
                     target.write(bytes(chunk))
         count = 0

@@ -279,7 +279,7 @@ def tenant_export_run(*, export_id: int) -> OrganizationExport | None:
     tenant = export.tenant
     # A spooled file: small exports stay in memory, large ones go to disk, never all in RAM.
     with tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024) as spool:
-        counts = export_write(tenant=tenant, target=spool)  # type: ignore[arg-type]
+        counts = export_write(tenant=tenant, target=spool)
         size = spool.tell()
         spool.seek(0)
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")

@@ -180,7 +180,8 @@ def _build_script(cursor, template: str, version: tuple[int, int]) -> TemplateSc
 
     # Triggers last, once the rows are in (the audit log's refuse changes, activity 0005).
     # With the template alone on search_path, pretty pg_get_triggerdef() names the table
-    # unqualified (the plain form always qualifies it) and a function in public qualified; a function in the template itself was refused above.
+    # unqualified (the plain form always qualifies it) and a function in public qualified;
+    # a function in the template itself was refused above.
     cursor.execute(
         """
         SELECT pg_get_triggerdef(g.oid, true)
