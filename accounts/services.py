@@ -65,7 +65,13 @@ def membership_create(*, user: User, tenant: Tenant, role: str) -> Membership:
     membership.full_clean()
     membership.save()
     with schema_context(tenant.schema_name):
-        audit_record(action=AuditAction.MEMBER_ADDED, actor=user, target=user.email, data={"role": role})
+        audit_record(
+            action=AuditAction.MEMBER_ADDED,
+            actor=user,
+            target=user.email,
+            data={"role": role},
+            changes={"role": [None, role]},
+        )
     return membership
 
 
@@ -278,6 +284,7 @@ def _membership_audit(
             actor=actor,
             target=target.email,
             data={"user_id": target.pk, "role": role, "previous_role": previous_role},
+            changes={"role": [previous_role, role or None]},
         )
 
 
@@ -423,6 +430,7 @@ def tenant_ownership_transfer(*, actor: User, membership: Membership) -> Members
             actor=actor,
             target=target.user.email,
             data={"user_id": target.user_id, "role": Membership.Role.OWNER, "previous_role": previous_role},
+            changes={"role": [previous_role, Membership.Role.OWNER]},
         )
     for user_id, role, before in (
         (target.user_id, Membership.Role.OWNER, previous_role),
@@ -459,6 +467,7 @@ def tenant_rename(*, actor: User, tenant: Tenant, name: str) -> Tenant:
             actor=actor,
             target=tenant.slug,
             data={"name": name, "previous_name": previous_name},
+            changes={"name": [previous_name, name]},
         )
     tenant_renamed.publish(
         TenantRenamed(tenant_id=tenant.pk, name=name, previous_name=previous_name, actor_id=actor.pk),

@@ -19,6 +19,7 @@ RESOURCES = (
     "organization",
     "profile",
     "reports",
+    "audit",
 )
 SCOPES = tuple(f"{resource}:{mode}" for resource in RESOURCES for mode in ("read", "write"))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from accounts.models import Membership
+from activity.models import AuditAction
 from api.views.base import StrictSerializer
 from billing.models import BillingAccount
 from invitations.models import Invitation
@@ -70,6 +71,26 @@ class NotificationSerializer(serializers.Serializer):
     url = serializers.CharField(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
     read_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+
+class AuditEventSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    action = serializers.ChoiceField(choices=AuditAction.choices, read_only=True)
+    sentence = serializers.CharField(read_only=True)
+    actor_id = serializers.IntegerField(read_only=True, allow_null=True)
+    actor_email = serializers.CharField(read_only=True)
+    actor_erased = serializers.BooleanField(read_only=True)
+    target = serializers.CharField(read_only=True)
+    changes = serializers.DictField(
+        child=serializers.ListField(child=serializers.JSONField(), min_length=2, max_length=2),
+        read_only=True,
+        help_text='Each changed field\'s [before, after] values, e.g. {"role": ["member", "admin"]}.',
+    )
+    details = serializers.DictField(source="data", read_only=True, help_text="What else the row records.")
+    request_id = serializers.CharField(read_only=True)
+    trace_id = serializers.CharField(read_only=True)
+    ip = serializers.IPAddressField(read_only=True, allow_null=True)
+    created_at = serializers.DateTimeField(read_only=True)
 
 
 class BillingSerializer(serializers.Serializer):

@@ -36,13 +36,14 @@ def _require_admin(*, user: User, tenant: Tenant) -> None:
         raise ApiKeyError("Only owners and admins can manage API keys.", code="forbidden") from denied
 
 
-def _audit(api_key: ApiKey, action: AuditAction, actor: User) -> None:
+def _audit(api_key: ApiKey, action: AuditAction, actor: User, *, changes: dict[str, list[object]]) -> None:
     with schema_context(api_key.tenant.schema_name):
         audit_record(
             action=action,
             actor=actor,
             target=api_key.name,
             data={"api_key_id": api_key.pk, "prefix": api_key.prefix, "scopes": api_key.scopes},
+            changes=changes,
         )
 
 
@@ -76,7 +77,12 @@ def api_key_create(
         field, messages = next(iter(error.message_dict.items()))
         raise ApiKeyError(" ".join(messages), field=field) from error
     api_key.save()
-    _audit(api_key, AuditAction.API_KEY_CREATED, actor)
+    _audit(
+        api_key,
+        AuditAction.API_KEY_CREATED,
+        actor,
+        changes={"name": [None, api_key.name], "scopes": [None, api_key.scopes]},
+    )
     return api_key, secret
 
 
@@ -89,7 +95,12 @@ def api_key_revoke(*, api_key: ApiKey, actor: User) -> ApiKey:
         return api_key
     api_key.revoked_at = timezone.now()
     api_key.save(update_fields=["revoked_at"])
-    _audit(api_key, AuditAction.API_KEY_REVOKED, actor)
+    _audit(
+        api_key,
+        AuditAction.API_KEY_REVOKED,
+        actor,
+        changes={"revoked_at": [None, api_key.revoked_at.isoformat()]},
+    )
     return api_key
 
 

@@ -15,6 +15,7 @@ router.register("invitations", resources.InvitationViewSet, basename="api-invita
 router.register("projects", resources.ProjectViewSet, basename="api-projects")
 router.register("notifications", resources.NotificationViewSet, basename="api-notifications")
 router.register("reports", resources.ReportViewSet, basename="api-reports")
+router.register("audit-events", resources.AuditEventViewSet, basename="api-audit-events")
 
 urlpatterns = [
     path("v1/", include(router.urls)),

@@ -145,6 +145,8 @@ MIDDLEWARE = [
     # First: every response carries X-Request-ID, the health checks' too.
     "saas.observability.RequestContextMiddleware",
     "saas.health.HealthCheckMiddleware",
+    # The client address for audit rows (activity.context); after the request id is bound.
+    "activity.context.AuditContextMiddleware",
     # Static files on every host, the unknown-host page's stylesheet included.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "tenants.middleware.TenantResolutionMiddleware",
@@ -390,6 +392,7 @@ CELERY_TASK_ROUTES = {
     "invitations.send_invitation_email": {"queue": queue_name("emails", prefix=CELERY_QUEUE_PREFIX)},
     "billing.plan_email_send": {"queue": queue_name("emails", prefix=CELERY_QUEUE_PREFIX)},
     "jobs.job_run": {"queue": queue_name("reports", prefix=CELERY_QUEUE_PREFIX)},
+    "lifecycle.tenant_export": {"queue": queue_name("reports", prefix=CELERY_QUEUE_PREFIX)},
     "images.*": {"queue": queue_name("images", prefix=CELERY_QUEUE_PREFIX)},
 }
 # Time limits: soft raises SoftTimeLimitExceeded in the task (it cleans up and fails), hard
@@ -467,6 +470,15 @@ if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= _longest_time_limit:
         f"CELERY_VISIBILITY_TIMEOUT ({CELERY_BROKER_TRANSPORT_OPTIONS['visibility_timeout']} s) must exceed "
         f"the longest task time limit ({_longest_time_limit} s), or the broker delivers running tasks again"
     )
+# --- Data lifecycle (lifecycle/) ----------------------------------------------------------
+# Days between an owner asking to delete the organization and the deletion (cancellable).
+TENANT_DELETION_GRACE_DAYS = env.float("TENANT_DELETION_GRACE_DAYS", default=7.0)
+# Organization exports are written to default storage under exports/<schema>/ (Static and
+# media files, below).
+CELERY_BEAT_SCHEDULE["lifecycle-tenant-deletions"] = {
+    "task": "lifecycle.tenant_deletions_run",
+    "schedule": env.float("TENANT_DELETION_SWEEP_SECONDS", default=600.0),
+}
 
 # --- Invitations ---------------------------------------------------------------------------
 INVITATION_EXPIRY_DAYS = env.int("INVITATION_EXPIRY_DAYS", default=7)

@@ -16,6 +16,7 @@ urlpatterns = [
     path("", dashboard_views.landing, name="landing"),
     path("account/profile/", dashboard_views.profile, name="profile"),
     path("account/profile/avatar/", dashboard_views.profile_avatar, name="profile_avatar"),
+    path("account/delete/", dashboard_views.account_delete, name="account_delete"),
     path("admin/", admin.site.urls),
     path("billing/", include("billing.urls_public")),
     path("invitations/", include("invitations.urls_public")),

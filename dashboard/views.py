@@ -2,9 +2,11 @@
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.core.files.storage import default_storage
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -22,15 +24,25 @@ from accounts.services import (
     tenant_two_factor_require,
     user_profile_update,
 )
-from activity.selectors import audit_recent
+from activity.selectors import audit_list, audit_recent
 from billing.plans import PLANS
 from billing.selectors import billing_account_get
+from dashboard.forms import AccountDeleteForm, AuditFilterForm, OrganizationDeleteForm
 from images.forms import ImageUploadForm
 from images.selectors import avatar_get, image_view, logo_get
 from images.services import avatar_set, logo_set
 from jobs.forms import ReportRequestForm
 from jobs.selectors import job_download_token, jobs_visible_to
 from jobs.services import job_request
+from lifecycle.errors import LifecycleError
+from lifecycle.models import OrganizationExport
+from lifecycle.selectors import deletion_pending
+from lifecycle.services import (
+    tenant_deletion_cancel,
+    tenant_deletion_schedule,
+    tenant_export_request,
+    user_account_delete,
+)
 from notifications.selectors import notification_recent
 from saas.hosts import public_url
 
@@ -48,6 +60,7 @@ def dashboard(request: TenantRequest) -> HttpResponse:
             "members": membership_list_for_tenant(tenant=request.tenant),
             "activity": audit_recent(limit=10),
             "notifications": list(notification_recent(user=request.user, limit=5)),
+            "pending_deletion": deletion_pending(tenant=request.tenant),
         },
     )
 
@@ -78,6 +91,37 @@ def report_download(request: TenantRequest, job_id: int) -> HttpResponse:
     """A stable link on the page: checks who asks, then hands out a fresh short-lived signed link."""
     job = get_object_or_404(jobs_visible_to(membership=request.membership), pk=job_id, status="done")
     return redirect("job_download", token=job_download_token(job=job))
+
+
+AUDIT_PAGE_SIZE = 50
+
+
+@require_GET
+@tenant_member(role=Membership.Role.ADMIN)
+def audit_log(request: TenantRequest) -> HttpResponse:
+    """The organization's audit log, owners and admins: filter by who, what and when; page back."""
+    members = list(membership_list_for_tenant(tenant=request.tenant))
+    form = AuditFilterForm(request.GET or None, members=members)
+    if request.GET and not form.is_valid():
+        return render(request, "dashboard/audit_log.html", {"form": form, "events": []}, status=400)
+    selection = form.selection() if request.GET else {}
+    events = list(audit_list(**selection)[: AUDIT_PAGE_SIZE + 1])
+    older = None
+    if len(events) > AUDIT_PAGE_SIZE:
+        events = events[:AUDIT_PAGE_SIZE]
+        query = request.GET.copy()
+        query["before"] = str(events[-1].pk)
+        older = query.urlencode()
+    query = request.GET.copy()
+    query.pop("before", None)
+    context = {
+        "form": form,
+        "events": events,
+        "older": older,
+        "paged": bool(selection.get("before_id")),
+        "newest": query.urlencode(),
+    }
+    return render(request, "dashboard/audit_log.html", context)
 
 
 # --- settings (tenant host) -----------------------------------------------------------------
@@ -131,6 +175,7 @@ def _settings_page(
         "two_factor_form": TwoFactorRequirementForm(
             initial={"require_two_factor": tenant.require_two_factor}
         ),
+        "pending_deletion": deletion_pending(tenant=tenant),
     }
     return render(request, "dashboard/settings_organization.html", context, status=status)
 
@@ -216,11 +261,77 @@ def ownership_transfer(request: TenantRequest) -> HttpResponse:
     return redirect("settings_organization")
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @tenant_member(role=Membership.Role.OWNER)
 def organization_delete(request: TenantRequest) -> HttpResponse:
-    """What deleting will do, and that it is not available yet (said plainly, nothing faked)."""
-    return render(request, "dashboard/settings_delete.html", {"membership": request.membership})
+    """Owners: what deleting does; schedule it by typing the subdomain (cancellable for a while)."""
+    form = OrganizationDeleteForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        try:
+            deletion = tenant_deletion_schedule(
+                tenant=request.tenant, actor=request.user, confirm=form.cleaned_data["confirm"]
+            )
+        except LifecycleError as error:
+            form.add_error(error.field, error.message)
+        else:
+            messages.warning(
+                request,
+                f"{request.tenant.name} will be deleted on {deletion.due_at:%Y-%m-%d %H:%M} UTC. "
+                "Any owner can cancel until then.",
+            )
+            return redirect("settings_delete")
+    context = {
+        "membership": request.membership,
+        "form": form,
+        "pending_deletion": deletion_pending(tenant=request.tenant),
+        "grace_days": settings.TENANT_DELETION_GRACE_DAYS,
+    }
+    return render(request, "dashboard/settings_delete.html", context, status=400 if form.errors else 200)
+
+
+@require_POST
+@tenant_member(role=Membership.Role.OWNER)
+def organization_delete_cancel(request: TenantRequest) -> HttpResponse:
+    try:
+        tenant_deletion_cancel(tenant=request.tenant, actor=request.user)
+    except LifecycleError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"{request.tenant.name} will not be deleted.")
+    return redirect("settings_delete")
+
+
+@require_http_methods(["GET", "POST"])
+@tenant_member(role=Membership.Role.OWNER)
+def organization_export(request: TenantRequest) -> HttpResponse:
+    """Owners: ask for a zip of the organization's data; the latest exports, to download."""
+    if request.method == "POST":
+        try:
+            tenant_export_request(tenant=request.tenant, actor=request.user)
+        except LifecycleError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, "The export is being prepared; we will email you when it is ready.")
+        return redirect("settings_export")
+    exports = OrganizationExport.objects.filter(tenant=request.tenant)[:10]
+    return render(
+        request, "dashboard/settings_export.html", {"exports": exports, "membership": request.membership}
+    )
+
+
+@require_GET
+@tenant_member(role=Membership.Role.OWNER)
+def organization_export_download(request: TenantRequest, export_id: int) -> HttpResponse:
+    export = get_object_or_404(
+        OrganizationExport, pk=export_id, tenant=request.tenant, state=OrganizationExport.State.DONE
+    )
+    # Streamed, never read into memory; the guard's decorator is typed for HttpResponse only.
+    return FileResponse(  # type: ignore[return-value]
+        default_storage.open(export.file_name, "rb"),
+        as_attachment=True,
+        filename=export.file_name.rsplit("/", 1)[-1],
+        content_type="application/zip",
+    )
 
 
 # --- public host ------------------------------------------------------------------------------
@@ -261,6 +372,29 @@ def _profile_page(
     context = {"form": form, "avatar_form": avatar_form, "avatar": image_view(avatar_get(user=request.user))}
     status = 400 if form.errors or avatar_form.errors else 200
     return render(request, "dashboard/profile.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def account_delete(request: HttpRequest) -> HttpResponse:
+    """Delete your own account (type your email); refused while you are an organization's only owner."""
+    user = request.user
+    form = AccountDeleteForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        if form.cleaned_data["confirm"].strip().lower() != user.email.lower():  # type: ignore[union-attr]
+            form.add_error("confirm", f"Type {user.email} to confirm.")  # type: ignore[union-attr]
+        else:
+            try:
+                user_account_delete(user=user)  # type: ignore[arg-type]
+            except LifecycleError as error:
+                form.add_error(None, error.message)
+            else:
+                logout(request)
+                messages.success(request, "Your account was deleted.")
+                return redirect("landing")
+    return render(
+        request, "dashboard/account_delete.html", {"form": form}, status=400 if form.errors else 200
+    )
 
 
 @require_GET

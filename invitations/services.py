@@ -6,7 +6,7 @@ audit row, events, cache) happens here, all of it or none of it.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
@@ -85,14 +85,21 @@ def _seat_check(*, tenant: Tenant, adding: int) -> None:
         raise InvitationError(" ".join(error.messages), code="seat_limit") from error
 
 
-def _audit(invitation: Invitation, action: AuditAction, actor: User | None, **data: object) -> None:
+def _audit(
+    invitation: Invitation, action: AuditAction, actor: User | None, *, changes: dict[str, list[object]]
+) -> None:
     with schema_context(invitation.tenant.schema_name):
         audit_record(
             action=action,
             actor=actor,
             target=invitation.email,
-            data={"invitation_id": invitation.pk, "role": invitation.role, **data},
+            data={"invitation_id": invitation.pk, "role": invitation.role},
+            changes=changes,
         )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
 
 
 def _publish(invitation: Invitation, event: DomainEvent[InvitationChanged]) -> None:
@@ -145,7 +152,12 @@ def invitation_create(*, tenant: Tenant, inviter: User, email: str, role: str) -
             invitation.save()
     except IntegrityError as error:  # the pending-unique constraint, under a race we lost
         raise InvitationError(f"{email} already has a pending invitation.", code="duplicate") from error
-    _audit(invitation, AuditAction.INVITATION_CREATED, inviter)
+    _audit(
+        invitation,
+        AuditAction.INVITATION_CREATED,
+        inviter,
+        changes={"state": [None, invitation.state], "role": [None, invitation.role]},
+    )
     _publish(invitation, invitation_created)
     invitation_cache_clear_on_commit(tenant=tenant)
     return invitation
@@ -164,9 +176,15 @@ def invitation_resend(*, invitation: Invitation, actor: User) -> Invitation:
         raise InvitationError(
             f"This invitation was just sent; try again in {int(wait) + 1} seconds.", code="rate_limited"
         )
+    previous_expiry = invitation.expires_at
     _issue_token(invitation, now)
     invitation.save(update_fields=["token_salt", "token_hash", "issued_at", "expires_at", "reminder_sent_at"])
-    _audit(invitation, AuditAction.INVITATION_RESENT, actor)
+    _audit(
+        invitation,
+        AuditAction.INVITATION_RESENT,
+        actor,
+        changes={"expires_at": [_iso(previous_expiry), _iso(invitation.expires_at)]},
+    )
     _publish(invitation, invitation_resent)
     invitation_cache_clear_on_commit(tenant=invitation.tenant)
     return invitation
@@ -228,10 +246,11 @@ def invitation_accept(
             code="membership",
         ) from error
     now = timezone.now()
+    before = invitation.state
     invitation.accept(at=now)
     invitation.decided_by = user
     invitation.save(update_fields=["state", "decided_at", "decided_by"])
-    _audit(invitation, AuditAction.INVITATION_ACCEPTED, user)
+    _audit(invitation, AuditAction.INVITATION_ACCEPTED, user, changes={"state": [before, invitation.state]})
     member_joined.publish(
         MemberJoined(user_id=user.pk, tenant_id=tenant.pk, role=invitation.role, invitation_id=invitation.pk),
         tenant_schema=tenant.schema_name,
@@ -250,10 +269,11 @@ def invitation_decline(*, invitation: Invitation, user: User | None = None) -> I
             f"This invitation is for {invitation.email}, but you are signed in as {actor.email}.",
             code="wrong_user",
         )
+    before = invitation.state
     invitation.decline(at=timezone.now())
     invitation.decided_by = actor
     invitation.save(update_fields=["state", "decided_at", "decided_by"])
-    _audit(invitation, AuditAction.INVITATION_DECLINED, actor)
+    _audit(invitation, AuditAction.INVITATION_DECLINED, actor, changes={"state": [before, invitation.state]})
     _publish(invitation, invitation_declined)
     invitation_cache_clear_on_commit(tenant=invitation.tenant)
     return invitation
@@ -265,10 +285,11 @@ def invitation_revoke(*, invitation: Invitation, actor: User) -> Invitation:
     invitation = _lock_invitation(invitation)
     if not actor.is_staff:  # staff act from the Django admin, outside any tenant
         _admin_membership(user=actor, tenant=invitation.tenant)
+    before = invitation.state
     invitation.revoke(at=timezone.now())
     invitation.decided_by = actor
     invitation.save(update_fields=["state", "decided_at", "decided_by"])
-    _audit(invitation, AuditAction.INVITATION_REVOKED, actor)
+    _audit(invitation, AuditAction.INVITATION_REVOKED, actor, changes={"state": [before, invitation.state]})
     invitation_cache_clear_on_commit(tenant=invitation.tenant)
     return invitation
 
@@ -277,9 +298,10 @@ def invitation_revoke(*, invitation: Invitation, actor: User) -> Invitation:
 def invitation_expire(*, invitation: Invitation) -> Invitation:
     """Close a pending invitation whose expiry date has passed."""
     invitation = _lock_invitation(invitation)
+    before = invitation.state
     invitation.expire(at=timezone.now())
     invitation.save(update_fields=["state", "decided_at"])
-    _audit(invitation, AuditAction.INVITATION_EXPIRED, None)
+    _audit(invitation, AuditAction.INVITATION_EXPIRED, None, changes={"state": [before, invitation.state]})
     _publish(invitation, invitation_expired)
     invitation_cache_clear_on_commit(tenant=invitation.tenant)
     return invitation
@@ -294,7 +316,12 @@ def invitation_remind(*, invitation: Invitation) -> Invitation:
         raise InvitationError("A reminder was already sent for this invitation.", code="reminded")
     invitation.reminder_sent_at = timezone.now()
     invitation.save(update_fields=["reminder_sent_at"])
-    _audit(invitation, AuditAction.INVITATION_REMINDED, None)
+    _audit(
+        invitation,
+        AuditAction.INVITATION_REMINDED,
+        None,
+        changes={"reminder_sent_at": [None, _iso(invitation.reminder_sent_at)]},
+    )
     _publish(invitation, invitation_reminder_due)
     return invitation
 

@@ -26,6 +26,13 @@ def _check_owner(*, tenant: Tenant, owner: User | None) -> None:
         raise ProjectError("The owner must be a member of the organization.", code="owner", field="owner")
 
 
+def _audited(project: Project) -> dict[str, Any]:
+    """The project's editable fields as the audit row records them (the owner by id)."""
+    values: dict[str, Any] = {field: getattr(project, field) for field in EDITABLE_FIELDS if field != "owner"}
+    values["owner"] = project.owner_id
+    return values
+
+
 def _full_clean(project: Project) -> None:
     try:
         project.full_clean(exclude=["owner"])  # the owner is checked against memberships instead
@@ -55,6 +62,7 @@ def project_create(
         actor=actor,
         target=project.name,
         data={"project_id": project.pk},
+        changes={field: [None, value] for field, value in _audited(project).items()},
     )
     return project
 
@@ -79,6 +87,7 @@ def project_update(
     changed = {field: value for field, value in changes.items() if getattr(project, field) != value}
     if not changed:
         return project
+    before = _audited(project)
     for field, value in changed.items():
         setattr(project, field, value)
     _full_clean(project)
@@ -89,6 +98,9 @@ def project_update(
         actor=actor,
         target=project.name,
         data={"project_id": project.pk, "fields": sorted(changed), "version": project.version},
+        changes={
+            field: [before[field], after] for field, after in _audited(project).items() if field in changed
+        },
     )
     return project
 
@@ -104,5 +116,6 @@ def project_delete(*, project: Project, actor: User, expected_version: int | Non
         actor=actor,
         target=project.name,
         data={"project_id": project.pk},
+        changes={field: [value, None] for field, value in _audited(project).items()},
     )
     project.delete()

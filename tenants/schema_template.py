@@ -79,9 +79,6 @@ UNION ALL
 SELECT 'type ' || t.typname FROM pg_type t
  WHERE t.typnamespace = %(schema)s::regnamespace AND t.typtype IN ('e', 'd', 'r', 'm')
 UNION ALL
-SELECT 'trigger ' || g.tgname FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid
- WHERE c.relnamespace = %(schema)s::regnamespace AND NOT g.tgisinternal
-UNION ALL
 SELECT 'rule ' || r.rulename FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class
  WHERE c.relnamespace = %(schema)s::regnamespace AND c.relkind <> 'v'
 UNION ALL
@@ -186,6 +183,21 @@ def _build_script(cursor, template: str, version: tuple[int, int]) -> TemplateSc
     qualified = re.compile(r" ON (ONLY )?(?:" + re.escape(t) + "|" + re.escape(template) + r")\.")
     for (definition,) in cursor.fetchall():
         statements.append(qualified.sub(lambda m: f" ON {m.group(1) or ''}", definition, count=1))
+
+    # Triggers last, once the rows are in (the audit log's refuse changes, activity 0005).
+    # With the template alone on search_path, pretty pg_get_triggerdef() names the table
+    # unqualified (the plain form always qualifies it) and a function in public qualified;
+    # a function in the template itself was refused above.
+    cursor.execute(
+        """
+        SELECT pg_get_triggerdef(g.oid, true)
+          FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid
+         WHERE c.relnamespace = %s::regnamespace AND NOT g.tgisinternal
+         ORDER BY c.relname, g.tgname
+        """,
+        [template],
+    )
+    statements.extend(definition for (definition,) in cursor.fetchall())
     return TemplateScript(version=version, statements=tuple(statements))
 
 

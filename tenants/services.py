@@ -48,7 +48,11 @@ def tenant_provision(
         domain_create(tenant=tenant, domain=custom_domain, is_primary=False)
     with schema_context(tenant.schema_name):
         audit_record(
-            action=AuditAction.TENANT_PROVISIONED, actor=actor, target=tenant.slug, data={"name": tenant.name}
+            action=AuditAction.TENANT_PROVISIONED,
+            actor=actor,
+            target=tenant.slug,
+            data={"name": tenant.name},
+            changes={"name": [None, tenant.name], "slug": [None, tenant.slug]},
         )
     return tenant
 

@@ -21,6 +21,8 @@ from rest_framework.response import Response
 from accounts.guard import tenant_access
 from accounts.models import Membership, User
 from accounts.services import membership_remove, membership_role_change
+from activity.models import AuditAction, AuditEvent
+from activity.selectors import audit_list
 from api import serializers as api_serializers
 from api.views.base import ApiView, ApiViewSet, etag_of, expected_version
 from billing.seats import seats_used
@@ -314,6 +316,31 @@ class NotificationViewSet(ApiViewSet):
         if notification is None:
             raise exceptions.NotFound()
         return Response(self.get_serializer(notification).data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List the organization's audit log (owners and admins)", tags=["audit"])
+)
+class AuditEventViewSet(ApiViewSet):
+    """The audit log: every change in the organization, newest first. Read only, for good."""
+
+    api_resource = "audit"
+    read_role = Membership.Role.ADMIN
+    serializer_class = api_serializers.AuditEventSerializer
+    filter_fields = {
+        "actor_id": ("actor_id", serializers.IntegerField(min_value=1, max_value=2**63 - 1)),
+        "action": ("action", serializers.ChoiceField(choices=AuditAction.choices)),
+        "created_after": ("created_at__gte", serializers.DateTimeField()),
+        "created_before": ("created_at__lt", serializers.DateTimeField()),
+    }
+    ordering_fields = ["created_at"]
+
+    def get_queryset(self) -> QuerySet[AuditEvent]:
+        return audit_list()
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
 class BillingView(ApiView):

@@ -8,7 +8,7 @@ from billing.services.inbox import (
     webhook_event_replay,
 )
 from billing.services.seats import seat_check
-from billing.services.subscriptions import past_due_downgrade, subscription_apply
+from billing.services.subscriptions import past_due_downgrade, subscription_apply, subscription_cancel
 
 __all__ = [
     "checkout_session_create",
@@ -17,6 +17,7 @@ __all__ = [
     "portal_session_create",
     "seat_check",
     "subscription_apply",
+    "subscription_cancel",
     "webhook_event_failure_record",
     "webhook_event_process",
     "webhook_event_receive",

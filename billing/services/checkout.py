@@ -63,7 +63,11 @@ def customer_ensure(*, tenant: Tenant) -> str:
     account.save(update_fields=["stripe_customer_id", "updated_at"])
     _djstripe_customer_sync(tenant=tenant, customer=customer)
     with schema_context(tenant.schema_name):
-        audit_record(action=AuditAction.BILLING_CUSTOMER_CREATED, target=customer.id)
+        audit_record(
+            action=AuditAction.BILLING_CUSTOMER_CREATED,
+            target=customer.id,
+            changes={"stripe_customer_id": [None, customer.id]},
+        )
     return customer.id
 
 

@@ -16,7 +16,7 @@ from activity.services import audit_record
 from billing.models import BillingAccount
 from billing.plans import FREE, plan_for_price, plan_get
 from billing.services.accounts import billing_account_lock
-from billing.stripe_api import stripe_client
+from billing.stripe_api import billing_enabled, stripe_client
 from saas.signals import PlanChanged, plan_changed
 from tenants.models import Tenant
 
@@ -108,6 +108,27 @@ def past_due_downgrade() -> int:
     return count
 
 
+def subscription_cancel(*, tenant: Tenant) -> str:
+    """End the tenant's Stripe subscription now; returns its id ('' when there is none).
+
+    Safe to repeat (a retried deletion job): a subscription Stripe already ended is left as is.
+    Runs outside any transaction: it is a call to Stripe, and nothing of ours changes here
+    (the organization's deletion records it, and Stripe's webhook then finds no tenant).
+    """
+    account = BillingAccount.objects.filter(tenant=tenant).first()
+    if account is None or not account.stripe_subscription_id or not billing_enabled():
+        return ""
+    client = stripe_client()
+    subscription_id = account.stripe_subscription_id
+    if client.v1.subscriptions.retrieve(subscription_id).status != "canceled":
+        client.v1.subscriptions.cancel(subscription_id)
+    return subscription_id
+
+
+def _json(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
 def _billing_state_set(
     *, account: BillingAccount, tenant: Tenant, new: BillingState, reason: str
 ) -> BillingAccount:
@@ -119,8 +140,17 @@ def _billing_state_set(
     for name in changed:
         setattr(account, name, getattr(new, name))
     account.save(update_fields=[*changed, "updated_at"])
+    changes = {name: [_json(getattr(old, name)), _json(getattr(new, name))] for name in changed}
     if old.plan == new.plan and old.status == new.status:
-        return account  # seats or ids only: nothing a person needs to be told
+        # Seats or ids only: audited, but nothing a person needs to be told.
+        with schema_context(tenant.schema_name):
+            audit_record(
+                action=AuditAction.BILLING_SUBSCRIPTION_CHANGED,
+                target=plan_get(new.plan).name,
+                data={"reason": reason},
+                changes=changes,
+            )
+        return account
     data = {
         "old_plan": old.plan,
         "new_plan": new.plan,
@@ -129,6 +159,11 @@ def _billing_state_set(
         "reason": reason,
     }
     with schema_context(tenant.schema_name):
-        audit_record(action=AuditAction.BILLING_PLAN_CHANGED, target=plan_get(new.plan).name, data=data)
+        audit_record(
+            action=AuditAction.BILLING_PLAN_CHANGED,
+            target=plan_get(new.plan).name,
+            data=data,
+            changes=changes,
+        )
     plan_changed.publish(PlanChanged(tenant_id=tenant.pk, **data), tenant_schema=tenant.schema_name)
     return account

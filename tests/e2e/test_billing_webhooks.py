@@ -19,6 +19,7 @@ from devtools.processes import wait_until
 from devtools.stripe_fake import event_payload, webhook_signature_header
 from saas.models import TaskDelivery
 from tenants.models import Tenant
+from tests.e2e.support.client import signed_in
 
 pytestmark = pytest.mark.e2e
 
@@ -131,20 +132,6 @@ def test_stripe_down_the_event_is_retried_until_it_comes_back(
     assert plan_audits(tenant) == 1
 
 
-def _signed_in(browser_client, user, host: str) -> None:
-    """Give the browser a session for `user` on `host` (what logging in leaves behind)."""
-    from django.conf import settings as django_settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.cached_db import SessionStore
-
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.save()
-    browser_client.cookies.setdefault(host, {})[django_settings.SESSION_COOKIE_NAME] = session.session_key
-
-
 def test_upgrade_through_checkout_on_the_stand_in(
     paying_tenant, stripe_fake, asgi_server, celery_worker, smtp_server, browser_client
 ):
@@ -153,7 +140,7 @@ def test_upgrade_through_checkout_on_the_stand_in(
     stripe_fake.webhook_url = f"http://{settings.SAAS_BASE_DOMAIN}:{asgi_server.port}/billing/webhook/"
     stripe_fake.webhook_secret = WEBHOOK_SECRET
     host = tenant.domains.get(is_primary=True).domain
-    _signed_in(browser_client, owner, host)
+    signed_in(browser_client, owner, host)
     billing_url = f"http://{host}:{asgi_server.port}/billing/"
 
     page = browser_client.get(billing_url)

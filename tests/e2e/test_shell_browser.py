@@ -124,7 +124,7 @@ def test_every_page_at_desktop_and_phone_width(e2e_env, asgi_server, axe_source)
                 check_page(page, axe_source, name, width)
             page.get_by_role("link", name="Delete organization…").click()
             check_page(page, axe_source, "settings-delete", width)
-            assert "not available yet" in page.content()
+            assert "Type the organization's subdomain to confirm" in page.content()
             nav_click(page, "Dashboard")
             page.get_by_role("link", name="Upgrade your plan").click()
             assert page.url == tenant_home + "billing/"

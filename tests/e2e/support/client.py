@@ -86,3 +86,19 @@ class BrowserClient:
         if token and "csrfmiddlewaretoken" not in data:
             data = {**data, "csrfmiddlewaretoken": token}
         return self.request("POST", url, data=data, **kwargs)
+
+
+def signed_in(browser_client: BrowserClient, user: Any, host: str) -> None:
+    """Give the browser a session for `user` on `host` (what logging in leaves behind)."""
+    from django.conf import settings as django_settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.cached_db import SessionStore
+
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.save()
+    browser_client.cookies.setdefault(host, {})[django_settings.SESSION_COOKIE_NAME] = (
+        session.session_key or ""
+    )
