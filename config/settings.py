@@ -128,6 +128,8 @@ DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 MIDDLEWARE = [
     "saas.health.HealthCheckMiddleware",
     "saas.observability.RequestContextMiddleware",
+    # A database that stops answering: 503 with Retry-After, not a 500 (saas/unavailable.py).
+    "saas.unavailable.DatabaseUnavailableMiddleware",
     # Static files on every host, the unknown-host page's stylesheet included.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "tenants.middleware.TenantResolutionMiddleware",
