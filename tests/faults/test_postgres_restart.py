@@ -82,9 +82,8 @@ def test_pages_answer_503_while_postgres_is_down_and_recover_without_a_restart(w
     time.sleep(0.5)
     load("after", 3)
 
-    print(
-        f"\npostgres restart: {dict((k, dict(v)) for k, v in statuses.items())}, cut {pg_proxy.connections_cut}, refused {pg_proxy.refused}"
-    )
+    figures = {phase: dict(counts) for phase, counts in statuses.items()}
+    print(f"\npostgres restart: {figures}, cut {pg_proxy.connections_cut}, refused {pg_proxy.refused}")
     assert problems == [], "\n".join(problems[:20])
     assert set(statuses["before"]) == {200}, statuses
     assert statuses["outage"][503] > 0 and pg_proxy.refused > 0, statuses
