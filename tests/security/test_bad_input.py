@@ -35,7 +35,7 @@ bounded = hypothesis_settings(
 )
 
 TRICKY = [
-    "", " ", "\x00", "a" * 5000, "\r\nBcc: victim@example.com", "<script>alert(1)</script>", "../../etc/passwd",
+    "", " ", "\x00", "a" * 5000, "\r\nBcc: victim@example.com", "<script>alert(1)</script>", "../..",
     "ﬀ", "İstanbul", "xn--80ak6aa92e", "-", "a..b@example.com", "@", "person@localhost", "😀" * 60,
     "'; DROP TABLE accounts_user; --", "%00", "\u202egnp.exe", "owner", "ADMIN",
 ]  # fmt: skip
