@@ -18,7 +18,8 @@ pytestmark = pytest.mark.e2e
 HOSTS = [
     b"bad host", b"a" * 300, b"[::1", b"localhost:abc", b"", b"evil.example.com@localhost",
     b"..localhost", b"x_y.localhost", b"localhost\x00.evil", b"\xff\xfe.localhost", b"*.localhost",
-    b"localhost, evil.example.com", b"%2e%2e.localhost", b"-a-.localhost", b"xn--.localhost", b"127.0.0.1:1:2",
+    b"localhost, evil.example.com", b"%2e%2e.localhost", b"-a-.localhost", b"xn--.localhost",
+    b"127.0.0.1:1:2",
 ]  # fmt: skip
 # Odd but naming the public host (a fully qualified name, any case; Django reads any digits as
 # a port): served like it, and never a 5xx.
