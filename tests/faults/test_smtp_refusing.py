@@ -16,7 +16,6 @@ from aiosmtpd.controller import Controller
 from devtools.processes import wait_until
 from saas.models import TaskDelivery
 from tests.e2e.signup_helpers import assert_on_dashboard, new_identity, sign_up_through_the_form
-from tests.e2e.support.client import BrowserClient
 from tests.e2e.support.smtp import SmtpServer, _Collector
 
 pytestmark = pytest.mark.e2e
