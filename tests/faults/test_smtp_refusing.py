@@ -16,11 +16,12 @@ from aiosmtpd.controller import Controller
 from devtools.processes import wait_until
 from saas.models import TaskDelivery
 from tests.e2e.signup_helpers import assert_on_dashboard, new_identity, sign_up_through_the_form
+from tests.e2e.support.client import BrowserClient
 from tests.e2e.support.smtp import SmtpServer, _Collector
 
 pytestmark = pytest.mark.e2e
 
-SIGN_UPS = 1
+SIGN_UPS = 3
 
 
 class _RefusingCollector(_Collector):
@@ -61,11 +62,10 @@ def e2e_env_overrides() -> dict[str, str | None]:
     return {"SLACK_WEBHOOK_URL": None, "ANALYTICS_URL": None}
 
 
-def test_mail_refused_with_451_for_a_while_arrives_once(
-    asgi_server, celery_worker, smtp_server, browser_client
-):
+def test_mail_refused_with_451_for_a_while_arrives_once(asgi_server, celery_worker, smtp_server):
     addresses = []
     for _ in range(SIGN_UPS):
+        browser_client = BrowserClient(asgi_server.port)  # a new visitor each time
         email, subdomain = new_identity("gl")
         response = sign_up_through_the_form(browser_client, asgi_server.url, email=email, subdomain=subdomain)
         assert_on_dashboard(response, subdomain=subdomain, email=email, port=asgi_server.port)
