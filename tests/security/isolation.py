@@ -73,12 +73,12 @@ def _notification(org: Org, n: int) -> int:
 
 
 def _member(org: Org, n: int) -> int:
-    user = UserFactory(full_name=f"{org.marker} member {n}", email=f"{org.marker}.m{n}@example.com")
+    user = UserFactory.create(full_name=f"{org.marker} member {n}", email=f"{org.marker}.m{n}@example.com")
     return membership_create(user=user, tenant=org.tenant, role="member").pk
 
 
 def _member_user(org: Org, n: int) -> int:
-    user = UserFactory(full_name=f"{org.marker} person {n}", email=f"{org.marker}.p{n}@example.com")
+    user = UserFactory.create(full_name=f"{org.marker} person {n}", email=f"{org.marker}.p{n}@example.com")
     membership_create(user=user, tenant=org.tenant, role="admin")
     return user.pk
 
@@ -121,7 +121,7 @@ def make_org(*, objects_per_kind: int, first_id: int = 1) -> Org:
     marker = f"mk{secrets.token_hex(5)}"  # lower case: it also appears in email addresses
     # The slug is not the marker: a page echoing the requested path is not showing B's data.
     tenant = tenant_provision(name=f"Org {marker}", slug=f"s{secrets.token_hex(5)}")
-    owner = UserFactory(full_name=f"{marker} owner", email=f"{marker}.owner@example.com")
+    owner = UserFactory.create(full_name=f"{marker} owner", email=f"{marker}.owner@example.com")
     membership_create(user=owner, tenant=tenant, role="owner")
     on_plan(tenant, "business")  # seats for every member and invitation below
     org = Org(tenant=tenant, owner=owner, marker=marker, host=tenant.domains.get(is_primary=True).domain)
@@ -189,7 +189,7 @@ class Route:
             if isinstance(pattern, RoutePattern):
                 names += list(pattern.converters)
             elif isinstance(pattern, RegexPattern):
-                names += list(re.compile(pattern._regex).groupindex)
+                names += list(pattern.regex.groupindex)
         return names
 
     def path(self, values: dict[str, str]) -> str:
@@ -198,8 +198,8 @@ class Route:
 
 def _fill(pattern: Any, values: dict[str, str]) -> str:
     if isinstance(pattern, RoutePattern):
-        return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m[1]], str(pattern._route))
-    text = str(pattern._regex)
+        return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m[1]], str(pattern))
+    text = str(pattern)
     text = re.sub(r"\(\?P<(\w+)>(?:[^()]|\([^()]*\))*\)", lambda m: values[m[1]], text)
     text = text.removeprefix("^").removesuffix("$").removesuffix(r"\Z")
     if text == ".*":  # a catch-all (the API's unknown-path 404)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import redis
@@ -24,7 +26,7 @@ from tests.security.isolation import Org, make_world
 
 
 @pytest.fixture
-def world(transactional_db, drop_new_tenant_schemas) -> tuple[Org, Org]:
+def world(transactional_db, drop_new_tenant_schemas) -> Iterator[tuple[Org, Org]]:
     channel_layers.backends.clear()  # a layer made on an earlier test's loop holds its pools
     yield make_world()
     channel_layers.backends.clear()
@@ -40,7 +42,7 @@ def test_as_socket_never_hears_bs_streams_and_cannot_name_them(world):
         user_stream(b_schema, a.owner.pk),
     ]
 
-    async def body() -> tuple[list[dict[str, object]], list[str], int]:
+    async def body() -> tuple[list[dict[str, Any]], list[Any], int]:
         communicator = socket(a.host, cookie=a_cookie)
         connected, _ = await communicator.connect(timeout=5)
         assert connected
