@@ -10,5 +10,6 @@ from tests.e2e.conftest import (  # noqa: F401 (fixtures and the report hook, us
     http_sink,
     pytest_runtest_makereport,
     smtp_server,
+    sockets_server,
     wsgi_server,
 )
