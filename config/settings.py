@@ -147,6 +147,8 @@ MIDDLEWARE = [
     "saas.health.HealthCheckMiddleware",
     # The client address for audit rows (activity.context); after the request id is bound.
     "activity.context.AuditContextMiddleware",
+    # A database that stops answering: 503 with Retry-After, not a 500 (saas/unavailable.py).
+    "saas.unavailable.DatabaseUnavailableMiddleware",
     # Static files on every host, the unknown-host page's stylesheet included.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "tenants.middleware.TenantResolutionMiddleware",
