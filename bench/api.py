@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import PYTHON, REPO, base_environment, percentile, server_url
+from _common import PYTHON, REPO, base_environment, percentile, quick_defaults, server_url
 
 from devtools.databases import throwaway_database
 from devtools.processes import ManagedProcess, WebServer, free_port, url_answers
@@ -62,6 +62,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=8)
+    quick_defaults(parser, seconds=2, rounds=1)
     args = parser.parse_args()
     wrk = shutil.which("wrk")
     if wrk is None:

@@ -46,7 +46,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import PYTHON, REPO, base_environment, percentile, server_url
+from _common import PYTHON, REPO, base_environment, percentile, quick_defaults, server_url
 
 from devtools.databases import throwaway_database
 from devtools.processes import WebServer, free_port
@@ -308,6 +308,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4, help="load-client processes")
     parser.add_argument("--settle", type=float, default=40.0, help="seconds to wait after the last commit")
     parser.add_argument("--layers", default=",".join(LAYERS), help="which layers, comma-separated")
+    quick_defaults(parser, sockets=100, other=10, paced=10, burst=20, settle=10.0, layers=KEPT)
     args = parser.parse_args()
     results: dict[str, dict] = {}
     with throwaway_database(server_url(), env=base_environment()) as database_url:
