@@ -22,6 +22,7 @@ from activity.selectors import audit_recent
 from billing.plans import PLANS
 from billing.selectors import billing_account_get
 from notifications.selectors import notification_recent
+from realtime.selectors import RECENT_NOTIFICATIONS
 from saas.hosts import public_url
 
 
@@ -37,7 +38,7 @@ def dashboard(request: TenantRequest) -> HttpResponse:
             "billing_account": billing_account_get(tenant=request.tenant),
             "members": membership_list_for_tenant(tenant=request.tenant),
             "activity": audit_recent(limit=10),
-            "notifications": list(notification_recent(user=request.user, limit=5)),
+            "notifications": list(notification_recent(user=request.user, limit=RECENT_NOTIFICATIONS)),
         },
     )
 

@@ -132,6 +132,15 @@ def broadcast_now(stream: str, message: dict[str, Any]) -> int | None:
         async_to_sync(layer.group_send)(
             stream, {"type": MESSAGE_EVENT, "stream": stream, "epoch": epoch, "seq": seq, "message": message}
         )
+    except (redis.RedisError, OSError) as error:
+        # Redis away is expected operation (sockets resync when it is back): one line, no traceback.
+        logger.warning(
+            "broadcast failed",
+            stream=stream,
+            message_type=message.get("type"),
+            error=f"{type(error).__name__}: {error}",
+        )
+        return None
     except Exception:
         logger.warning("broadcast failed", stream=stream, message_type=message.get("type"), exc_info=True)
         return None

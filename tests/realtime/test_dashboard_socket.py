@@ -127,6 +127,12 @@ def test_the_snapshot_has_members_the_unread_count_and_plan_read_in_the_tenants_
     ]
     assert snapshot["member_count"] == 2
     assert snapshot["notifications_unread"] == 2
+    # The newest first, read ones too, as the dashboard lists them.
+    assert [(n["title"], n["read"]) for n in snapshot["notifications"]] == [
+        ("read", True),
+        ("two", False),
+        ("one", False),
+    ]
     assert snapshot["plan"]["code"] == "pro"
     assert snapshot["seq"] == {"tenant": 0, "user": 0}
 
@@ -202,7 +208,18 @@ def test_an_accepted_invitation_reaches_the_dashboard_as_membership_changed_and_
     assert changed["stream"] == "tenant"
     assert changed["seq"] == 1
     assert admin_changed["seq"] == 1
+    note = count.pop("notification")  # the new notification itself, for the list on the page
     assert count == {"type": "notifications.count", "unread": 1, "stream": "user", "seq": 1}
+    with schema_context(tenant.schema_name):
+        made = Notification.objects.get(user_id=owner.pk)
+    assert note == {
+        "id": made.pk,
+        "kind": made.kind,
+        "title": made.title,
+        "url": made.url,
+        "created_at": made.created_at.isoformat(),
+        "read": False,
+    }
 
 
 def test_plan_changed_and_job_messages_arrive_and_nothing_is_sent_after_a_rollback(org, dashboard_socket):
