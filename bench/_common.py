@@ -8,6 +8,7 @@ and the Procfile's processes come from devtools.processes.
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import sys
@@ -55,3 +56,17 @@ def summary(values: list[float]) -> dict[str, float]:
         "max": round(max(values), 2),
         "n": len(values),
     }
+
+
+def quick() -> bool:
+    """Quick mode: `--quick` on the command line or BENCH_QUICK=1 (what `make bench ARGS=--quick` sets)."""
+    return os.environ.get("BENCH_QUICK") == "1" or "--quick" in sys.argv[1:]
+
+
+def quick_defaults(parser: argparse.ArgumentParser, **values: object) -> None:
+    """A `--quick` flag; in quick mode these defaults replace the full run's (explicit options still win)."""
+    shown = ", ".join(f"--{name.replace('_', '-')} {value}" for name, value in values.items())
+    help_text = f"shortened run for small machines ({shown}); also BENCH_QUICK=1"
+    parser.add_argument("--quick", action="store_true", help=help_text)
+    if quick():
+        parser.set_defaults(**values)

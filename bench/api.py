@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import PYTHON, REPO, base_environment, percentile, server_url
+from _common import PYTHON, REPO, base_environment, percentile, quick_defaults, server_url
 
 from devtools.databases import throwaway_database
 from devtools.processes import ManagedProcess, WebServer, free_port, url_answers
@@ -55,6 +55,59 @@ print(secret)
 """
 
 
+# Python calls and round trips (SQL statements, Redis commands) per request, served in-process
+# through the WSGI handler: figures that do not move with the machine's load.
+COUNT_WORK = """
+import io, json, sys
+import django
+django.setup()
+from django.core.handlers.wsgi import WSGIHandler
+from django.db.backends import utils
+from redis.connection import Connection
+secret, host, path, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+app = WSGIHandler()
+def call():
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": "", "SERVER_NAME": host,
+               "SERVER_PORT": "80", "HTTP_HOST": host, "wsgi.input": io.BytesIO(b""),
+               "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr, "SERVER_PROTOCOL": "HTTP/1.1",
+               "REMOTE_ADDR": "127.0.0.1"}
+    if secret:
+        environ["HTTP_AUTHORIZATION"] = "Bearer " + secret
+    status = []
+    b"".join(app(environ, lambda s, h, *a: status.append(s)))
+    assert status[0].startswith("200"), status
+for _ in range(20):
+    call()
+counts = {"calls": 0, "sql": 0, "redis": 0}
+execute, send = utils.CursorWrapper._execute, Connection.send_packed_command
+def counted_execute(self, *args, **kwargs):
+    counts["sql"] += 1
+    return execute(self, *args, **kwargs)
+def counted_send(self, *args, **kwargs):
+    counts["redis"] += 1
+    return send(self, *args, **kwargs)
+utils.CursorWrapper._execute, Connection.send_packed_command = counted_execute, counted_send
+def profile(frame, event, arg):
+    if event == "call":
+        counts["calls"] += 1
+sys.setprofile(profile)
+for _ in range(n):
+    call()
+sys.setprofile(None)
+print(json.dumps({key: value / n for key, value in counts.items()}))
+"""
+
+
+def count_work(env: dict[str, str], secret: str, host: str, n: int = 100) -> dict[str, float]:
+    completed = subprocess.run(
+        [PYTHON, "-c", COUNT_WORK, secret, host, PATH, str(n)],
+        cwd=REPO, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if completed.returncode != 0:
+        raise SystemExit(f"counting the work failed:\n{completed.stderr[-3000:]}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -62,7 +115,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=8)
+    quick_defaults(parser, seconds=2, rounds=1)
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
     wrk = shutil.which("wrk")
     if wrk is None:
         sys.exit("wrk is missing: apt-get install -y wrk")
@@ -84,13 +139,23 @@ def main() -> None:
             cwd=REPO, env=settings_env, check=True, capture_output=True, text=True,
         )  # fmt: skip
         secret = seeded.stdout.strip().splitlines()[-1]
+        plain_env = {
+            **env,
+            "DJANGO_SETTINGS_MODULE": "bench.plain_drf_settings",
+            "BENCH_TENANT_SCHEMA": "t_bench",
+        }
+        work = {"api": count_work(settings_env, secret, host), "plain": count_work(plain_env, "", host)}
+        for name, counted in work.items():
+            print(f"{name:<6} per request: {counted['calls']:,.0f} Python calls, {counted['sql']:g} SQL "
+                  f"statements, {counted['redis']:g} Redis commands (in-process, 100 requests)",
+                  flush=True)  # fmt: skip
         api = WebServer(settings_env, port=free_port(), workers=1, name="bench-api", DB_POOL_MAX_SIZE="4")
         plain_port = free_port()
         plain = ManagedProcess(
             "bench-plain-drf",
             [str(Path(PYTHON).parent / "gunicorn"), "config.wsgi:application", "--bind",
              f"127.0.0.1:{plain_port}", "--workers", "1", "--log-level", "warning"],
-            {**env, "DJANGO_SETTINGS_MODULE": "bench.plain_drf_settings", "BENCH_TENANT_SCHEMA": "t_bench"},
+            plain_env,
         )  # fmt: skip
         try:
             api.start()
@@ -127,7 +192,11 @@ def main() -> None:
     print(f"\napi {api_rps:.0f} req/s, plain DRF {plain_rps:.0f} req/s, ratio {ratio:.3f} "
           f"(target >= {TARGET_RATIO}: {verdict}), p95 {p95:.2f} ms")  # fmt: skip
     print(json.dumps({"api_rps": round(api_rps, 1), "plain_drf_rps": round(plain_rps, 1),
-                      "ratio": round(ratio, 3), "p95_ms": round(p95, 2)}))  # fmt: skip
+                      "ratio": round(ratio, 3), "p95_ms": round(p95, 2),
+                      "calls_ratio": round(work["plain"]["calls"] / work["api"]["calls"], 3),
+                      "api_round_trips": work["api"]["sql"] + work["api"]["redis"],
+                      "plain_round_trips": work["plain"]["sql"] + work["plain"]["redis"],
+                      "load_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)]}))  # fmt: skip
 
 
 def header_pairs(headers: list[str]) -> dict[str, str]:

@@ -46,7 +46,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import PYTHON, REPO, base_environment, percentile, server_url
+from _common import PYTHON, REPO, base_environment, percentile, quick_defaults, server_url
 
 from devtools.databases import throwaway_database
 from devtools.processes import WebServer, free_port
@@ -198,19 +198,51 @@ async def client_sockets(port: int, setup: dict, plan: list[str], control: Conne
                 task.result()  # a socket that failed to open fails the run
         await asyncio.sleep(0.05)
     control.send(("open", opened))
+    cpu_start = time.process_time()
     await asyncio.to_thread(control.recv)  # "stop"
+    cpu_seconds = time.process_time() - cpu_start
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    control.send(("done", {"sockets": sockets, "leaked": leaked[0]}))
+    control.send(("done", {"sockets": sockets, "leaked": leaked[0], "cpu_s": cpu_seconds}))
 
 
 def client_process(port: int, setup: dict, plan: list[str], control: Connection) -> None:
     asyncio.run(client_sockets(port, setup, plan, control))
 
 
-def measure(port: int, setup: dict, args: argparse.Namespace, env: dict[str, str], run: str) -> dict:
-    """Open the sockets from `args.clients` processes, commit, and classify every (message, socket)."""
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its descendants so far (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / ticks
+    tree, frontier = {pid}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [child for child, ppid in parents.items() if ppid == parent and child not in tree]
+        tree.update(children)
+        frontier += children
+    return sum(times.get(member, 0.0) for member in tree)
+
+
+def measure(
+    port: int, setup: dict, args: argparse.Namespace, env: dict[str, str], run: str, server_pid: int
+) -> dict:
+    """Open the sockets from `args.clients` processes, commit, and classify every (message, socket).
+
+    CPU while the messages flow (from the last socket open to the end of the settle time) is
+    measured for the servers (the uvicorn process tree) and the load clients separately: on a
+    small machine they share the cores, and the clients' share is not the product's cost.
+    """
     load_before = os.getloadavg()[0]
     plans: list[list[str]] = [[] for _ in range(args.clients)]
     everyone = ["benchlive"] * args.sockets + ["benchother"] * args.other
@@ -232,6 +264,7 @@ def measure(port: int, setup: dict, args: argparse.Namespace, env: dict[str, str
         _kind, times = pipe.recv()
         opened += times
     connects_per_s = len(opened) / max(1e-6, max(opened) - started) if opened else 0.0
+    phase_started, server_cpu_start = time.time(), tree_cpu_seconds(server_pid)
     commits: dict[str, float] = {}
     over_capacity = 0
     for mode, count in (("paced", args.paced), ("burst", args.burst)):
@@ -244,15 +277,18 @@ def measure(port: int, setup: dict, args: argparse.Namespace, env: dict[str, str
                 else:
                     commits[row["key"]] = row["t"]
     time.sleep(args.settle)  # bounded: whatever has not arrived by then is late or lost
+    server_cpu = tree_cpu_seconds(server_pid) - server_cpu_start
+    phase_seconds = time.time() - phase_started
     for pipe in pipes:
         pipe.send("stop")
-    sockets, leaked = [], 0
+    sockets, leaked, client_cpu = [], 0, 0.0
     for pipe, process in zip(pipes, processes, strict=True):
         if not pipe.poll(60):
             raise SystemExit("a load client did not report")
         _kind, report = pipe.recv()
         sockets += report["sockets"]
         leaked += report["leaked"]
+        client_cpu += report["cpu_s"]
         process.join(10)
     live = [s for s in sockets if s["slug"] == "benchlive"]
     latencies, paced, covered, lost = [], [], 0, 0
@@ -293,6 +329,10 @@ def measure(port: int, setup: dict, args: argparse.Namespace, env: dict[str, str
         "connects_per_s": round(connects_per_s, 1),
         "sockets": len(opened),
         "load_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        # CPU seconds while messages flowed (drive + settle), and that phase's length.
+        "server_cpu_s": round(server_cpu, 2),
+        "client_cpu_s": round(client_cpu, 2),
+        "phase_s": round(phase_seconds, 1),
     }
 
 
@@ -308,6 +348,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4, help="load-client processes")
     parser.add_argument("--settle", type=float, default=40.0, help="seconds to wait after the last commit")
     parser.add_argument("--layers", default=",".join(LAYERS), help="which layers, comma-separated")
+    quick_defaults(parser, sockets=100, other=10, paced=10, burst=20, settle=10.0, layers=KEPT)
     args = parser.parse_args()
     results: dict[str, dict] = {}
     with throwaway_database(server_url(), env=base_environment()) as database_url:
@@ -325,7 +366,7 @@ def main() -> None:
             )
             server.start()
             try:
-                results[name] = measure(server.port, setup, args, layer_env, run=name)
+                results[name] = measure(server.port, setup, args, layer_env, run=name, server_pid=server.pid)
             finally:
                 server.stop()
             print(f"{name:<7} {json.dumps(results[name])}", flush=True)
@@ -336,7 +377,8 @@ def main() -> None:
                  r["over_capacity"], r["leaked"], r["connects_per_s"])  # fmt: skip
         print(f"{name:<7} " + " ".join(f"{c!s:>8}" for c in cells))
     kept = results.get(KEPT) or next(iter(results.values()))
-    headline = {k: kept[k] for k in ("p50_ms", "p95_ms", "max_ms", "lost", "leaked", "connects_per_s")}
+    shown = ("p50_ms", "p95_ms", "max_ms", "lost", "leaked", "connects_per_s", "server_cpu_s", "client_cpu_s")
+    headline = {k: kept[k] for k in shown}
     print(json.dumps({**headline, "layer": LAYERS[KEPT], "layers": results}))
 
 

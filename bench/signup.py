@@ -37,7 +37,7 @@ from aiosmtpd.controller import Controller
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import base_environment, percentile, server_url
+from _common import base_environment, percentile, quick_defaults, server_url
 
 from devtools.databases import throwaway_database
 from devtools.processes import CeleryWorker, WebServer, free_port, wait_until
@@ -144,6 +144,7 @@ def main() -> None:
     parser.add_argument("--signups", type=int, default=50)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--web-workers", type=int, default=2)
+    quick_defaults(parser, signups=10)
     args = parser.parse_args()
 
     run_id = uuid.uuid4().hex[:8]

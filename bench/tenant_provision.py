@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import base_environment, server_url, summary
+from _common import base_environment, quick_defaults, server_url, summary
 
 from devtools.databases import throwaway_database
 
@@ -48,6 +48,7 @@ def main() -> None:
         help="tenants for the migrate way only (default: --count); each one replays every "
         "migration, which takes minutes per tenant once djstripe is installed",
     )
+    quick_defaults(parser, count=5, migrate_count=1)
     args = parser.parse_args()
     migrate_count = args.migrate_count if args.migrate_count is not None else args.count
 

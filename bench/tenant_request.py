@@ -53,7 +53,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import PYTHON, REPO, base_environment, server_url
+from _common import PYTHON, REPO, base_environment, quick_defaults, server_url
 
 from devtools.databases import admin_connection, throwaway_database
 from devtools.processes import WebServer, free_port
@@ -77,6 +77,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=8, help="measured seconds per run (default 8)")
     parser.add_argument("--rounds", type=int, default=5, help="runs per server, interleaved (default 5)")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
+    quick_defaults(parser, seconds=2, rounds=1)
     args = parser.parse_args()
     wrk = shutil.which("wrk")
     if wrk is None:

@@ -32,7 +32,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import base_environment, server_url
+from _common import base_environment, quick_defaults, server_url
 
 from devtools.databases import throwaway_database
 from devtools.processes import CeleryWorker, ManagedProcess, NotReady, WebServer, free_port, wait_until
@@ -91,6 +91,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--sequential", type=int, default=200, help="events sent one at a time")
     parser.add_argument("--samples", type=int, default=20, help="timed applications (sequential)")
+    quick_defaults(parser, events=50, sequential=30, samples=5)
     args = parser.parse_args()
 
     fake = FakeStripe().start()

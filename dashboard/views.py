@@ -44,6 +44,7 @@ from lifecycle.services import (
     user_account_delete,
 )
 from notifications.selectors import notification_recent
+from realtime.selectors import RECENT_NOTIFICATIONS
 from saas.hosts import public_url
 
 
@@ -59,7 +60,7 @@ def dashboard(request: TenantRequest) -> HttpResponse:
             "billing_account": billing_account_get(tenant=request.tenant),
             "members": membership_list_for_tenant(tenant=request.tenant),
             "activity": audit_recent(limit=10),
-            "notifications": list(notification_recent(user=request.user, limit=5)),
+            "notifications": list(notification_recent(user=request.user, limit=RECENT_NOTIFICATIONS)),
             "pending_deletion": deletion_pending(tenant=request.tenant),
         },
     )

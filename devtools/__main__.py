@@ -34,7 +34,11 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser(
         "seed", help="the demo tenant, its owner and a staff user, unless they exist (development only)"
     )
-    commands.add_parser("bench", help="run bench/*.py (or the scripts named) against the services")
+    commands.add_parser(
+        "bench",
+        help="run every bench/ script (or the ones named) against the services and rewrite "
+        "docs/benchmarks.md's generated section; --quick shortens each, --no-doc skips the document",
+    )
     args, rest = parser.parse_known_args(argv)
     if rest and args.command not in ("test", "manage", "seed", "bench"):
         parser.error(f"unrecognized arguments: {' '.join(rest)}")

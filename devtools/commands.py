@@ -96,22 +96,26 @@ def command_test(args: list[str]) -> int:
         return _foreground([sys.executable, "-m", "pytest", *args], env)
 
 
-def command_bench(names: list[str]) -> int:
-    """Every bench script (or the ones named), one after another, against the services."""
-    # Helpers (settings, URL confs) live beside the scripts; a script is what runs as __main__.
-    scripts = [Path(name) for name in names] or [
-        path for path in sorted((REPO_DIR / "bench").glob("*.py")) if "__main__" in path.read_text()
-    ]
+def command_bench(args: list[str]) -> int:
+    """Every bench script (or the ones named) against the services; docs/benchmarks.md rewritten.
+
+    `--quick` (or BENCH_QUICK=1) shortens every script; `--no-doc` leaves the document alone
+    (naming scripts implies it, so a partial run never replaces the whole suite's figures).
+    """
+    from devtools.bench_suite import discover, run_suite
+
+    quick = "--quick" in args or os.environ.get("BENCH_QUICK") == "1"
+    names = [arg for arg in args if arg not in ("--quick", "--no-doc")]
+    write = "--no-doc" not in args and not names
+    scripts = [Path(name) for name in names] or discover(REPO_DIR / "bench")
     if not scripts:
         print("dev: no benchmarks in bench/ yet.", flush=True)
         return 0
-    failed: list[str] = []
     with services_running() as services:
         env = _environ(services, LOG_FORMAT="console", LOG_LEVEL="WARNING")
-        for script in scripts:
-            print(f"== {script}", flush=True)
-            if _foreground([sys.executable, str(script)], env) != 0:
-                failed.append(str(script))
+        doc = REPO_DIR / "docs" / "benchmarks.md" if write else None
+        results = run_suite(scripts, env, repo=REPO_DIR, doc=doc, quick=quick)
+    failed = [result.script for result in results if result.error and not result.skipped]
     if failed:
         print(f"dev: failed: {', '.join(failed)}", file=sys.stderr, flush=True)
     return 1 if failed else 0

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.db.models import Count, Q, QuerySet, Window
 
 from accounts.models import User
@@ -9,6 +11,18 @@ def notification_recent(*, user: User, limit: int = 5) -> QuerySet[Notification]
     return Notification.objects.filter(user_id=user.pk).annotate(
         unread_total=Window(Count("id", filter=Q(read_at__isnull=True)))
     )[:limit]
+
+
+def notification_view(note: Notification) -> dict[str, Any]:
+    """One notification as an open dashboard shows it (the same shape in snapshots and messages)."""
+    return {
+        "id": note.pk,
+        "kind": note.kind,
+        "title": note.title,
+        "url": note.url,
+        "created_at": note.created_at.isoformat(),
+        "read": note.read_at is not None,
+    }
 
 
 def notification_unread_count(*, user: User) -> int:

@@ -8,13 +8,19 @@ from django.utils import timezone
 
 from accounts.models import Membership
 from notifications.models import Notification
+from notifications.selectors import notification_view
 from saas.broadcast import broadcast_on_commit, user_stream
 from saas.schemas import current_schema
 
 
-def notification_counts_broadcast(*, user_ids: Iterable[int]) -> None:
-    """Tell each person's open dashboards their unread count, once the transaction commits."""
+def notification_counts_broadcast(
+    *, user_ids: Iterable[int], new: dict[int, Notification] | None = None
+) -> None:
+    """Tell each person's open dashboards their unread count, once the transaction commits;
+    with `new` (user id -> the notification just made for them), the notification too, so the
+    list on the page shows it without a reload."""
     user_ids = list(user_ids)
+    new = new or {}
     unread = dict(
         Notification.objects.filter(user_id__in=user_ids, read_at__isnull=True)
         .values_list("user_id")
@@ -22,9 +28,10 @@ def notification_counts_broadcast(*, user_ids: Iterable[int]) -> None:
     )
     schema = current_schema()
     for user_id in user_ids:
-        broadcast_on_commit(
-            user_stream(schema, user_id), {"type": "notifications.count", "unread": unread.get(user_id, 0)}
-        )
+        message: dict[str, object] = {"type": "notifications.count", "unread": unread.get(user_id, 0)}
+        if user_id in new:
+            message["notification"] = notification_view(new[user_id])
+        broadcast_on_commit(user_stream(schema, user_id), message)
 
 
 @transaction.atomic
@@ -40,18 +47,25 @@ def notification_create_for_admins(
     if exclude_user_id is not None:
         admins = admins.exclude(user_id=exclude_user_id)
     admin_ids = list(admins.values_list("user_id", flat=True))
-    before = Notification.objects.filter(event_id=event_id).count()
+    already = set(Notification.objects.filter(event_id=event_id).values_list("user_id", flat=True))
     Notification.objects.bulk_create(
         [
             Notification(user_id=user_id, event_id=event_id, kind=kind, title=title, url=url)
             for user_id in admin_ids
+            if user_id not in already
         ],
         ignore_conflicts=True,
     )
-    created = Notification.objects.filter(event_id=event_id).count() - before
-    if created:
-        notification_counts_broadcast(user_ids=admin_ids)
-    return created
+    # The rows this call made (a concurrent dispatch of the same event may have made some).
+    made = {
+        note.user_id: note
+        for note in Notification.objects.filter(event_id=event_id, user_id__in=admin_ids).exclude(
+            user_id__in=already
+        )
+    }
+    if made:
+        notification_counts_broadcast(user_ids=list(made), new=made)
+    return len(made)
 
 
 @transaction.atomic

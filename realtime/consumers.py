@@ -27,8 +27,10 @@ import json
 import time
 from typing import Any
 
+import redis
 import structlog
 from asgiref.sync import sync_to_async
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
@@ -83,7 +85,42 @@ shared_tenant_reads = SharedTenantReads()
 RESYNC_MIN_INTERVAL_SECONDS = 1.0
 
 
+# Close code when the channel layer's Redis is unreachable: "try again later"; the page
+# reconnects with backoff and gets a fresh snapshot once Redis is back.
+CLOSE_LAYER_UNAVAILABLE = 1013
+
+
 class DashboardConsumer(AsyncWebsocketConsumer):
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        # channels' dispatch loop awaits the layer's receive beside the socket's; with Redis
+        # away that raises (redis ConnectionError) out of the consumer, which the ASGI server
+        # logs as a traceback per socket. An outage is expected operation: one warning line
+        # per socket, the socket closed so the client reconnects, the group entries expiring.
+        try:
+            await super().__call__(scope, receive, send)
+        except (redis.RedisError, OSError) as error:
+            logger.warning(
+                "realtime: channel layer unavailable, closing the socket",
+                error=f"{type(error).__name__}: {error}",
+                tenant=getattr(getattr(self, "tenant", None), "schema_name", None),
+            )
+            watcher = getattr(self, "watcher", None)
+            if watcher is not None:
+                watcher.cancel()
+            with contextlib.suppress(Exception):  # the client may be gone already
+                await send({"type": "websocket.close", "code": CLOSE_LAYER_UNAVAILABLE})
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # channels (4.2+) awaits `aclose_old_connections()` before every handler: a hop to its
+        # single thread-sensitive thread, per socket and per message. One message to 500
+        # sockets queued 500 hops behind one thread (bench/realtime.py: p50 seconds while the
+        # servers' CPU idled). Every database call here goes through realtime.db.in_schema,
+        # which closes old connections itself on its own pool thread, so the hop does nothing.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     async def connect(self) -> None:
         self.tenant = self.scope["tenant"]
         self.user = self.scope["user"]
@@ -182,6 +219,10 @@ class DashboardConsumer(AsyncWebsocketConsumer):
                 epoch, current = await sync_to_async(sequence_current, thread_sensitive=False)(
                     self.streams.values()
                 )
+            except (redis.RedisError, OSError) as error:  # an outage: one line, no traceback
+                logger.warning("realtime: resync check failed", error=f"{type(error).__name__}: {error}")
+                previous = None
+                continue
             except Exception:
                 logger.warning("realtime: resync check failed", exc_info=True)
                 previous = None

@@ -9,10 +9,12 @@ message) or `restart` (Redis lost the counters: a new epoch); the client applies
 | type                 | stream | fields                                                          |
 |----------------------|--------|-----------------------------------------------------------------|
 | `snapshot`           | -      | `reason`, `members`, `member_count`, `notifications_unread`,   |
+|                      |        | `notifications` (the newest, as the dashboard lists them),     |
 |                      |        | `plan`, `seq` ({"tenant": n, "user": n}: where the streams are) |
 | `membership.changed` | tenant | `change` (joined, left, role_changed, removed), `user_id`,      |
 |                      |        | `member` (the member's view, null once not a member)            |
-| `notifications.count`| user   | `unread`                                                        |
+| `notifications.count`| user   | `unread`; `notification` ({id, kind, title, url, created_at,    |
+|                      |        | read}) when the change is a new notification for this person   |
 | `plan.changed`       | tenant | `plan` ({code, name, status, seat_limit})                       |
 | `job.progress`       | user   | `job_id`, `kind`, `percent` (0-100), `label`                    |
 | `job.done`           | user   | `job_id`, `kind`, `ok` (bool), `url` (the result, may be "")    |

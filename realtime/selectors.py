@@ -8,9 +8,12 @@ from accounts.models import Membership, User
 from accounts.selectors import membership_list_for_tenant
 from billing.models import BillingAccount
 from billing.selectors import billing_account_get
-from notifications.models import Notification
+from notifications.selectors import notification_recent, notification_view
 from saas.schemas import current_schema
 from tenants.models import Tenant
+
+# How many notifications the dashboard lists (dashboard.views passes the same to its page).
+RECENT_NOTIFICATIONS = 5
 
 
 def member_view(membership: Membership) -> dict[str, Any]:
@@ -30,11 +33,6 @@ def plan_view(account: BillingAccount) -> dict[str, Any]:
     return {"code": plan.code, "name": plan.name, "status": account.status, "seat_limit": account.seat_limit}
 
 
-def unread_count(*, user_id: int) -> int:
-    """A person's unread notifications in the current tenant's schema."""
-    return Notification.objects.filter(user_id=user_id, read_at__isnull=True).count()
-
-
 def _in(tenant: Tenant) -> None:
     if current_schema() != tenant.schema_name:
         raise RuntimeError(f"a snapshot of {tenant.schema_name} read in {current_schema()}")
@@ -52,9 +50,14 @@ def tenant_view(*, tenant: Tenant) -> dict[str, Any]:
 
 
 def member_part(*, tenant: Tenant, user: User) -> dict[str, Any]:
-    """What is this member's own in a snapshot: the unread count (one query)."""
+    """What is this member's own in a snapshot: the unread count and the newest notifications
+    (as many as the dashboard lists), one query."""
     _in(tenant)
-    return {"notifications_unread": unread_count(user_id=user.pk)}
+    recent = list(notification_recent(user=user, limit=RECENT_NOTIFICATIONS))
+    return {
+        "notifications_unread": recent[0].unread_total if recent else 0,  # type: ignore[attr-defined]
+        "notifications": [notification_view(note) for note in recent],
+    }
 
 
 def dashboard_snapshot(*, tenant: Tenant, user: User) -> dict[str, Any]:

@@ -139,6 +139,15 @@ def broadcast_now(
         event = {"type": MESSAGE_EVENT, "stream": stream, "epoch": epoch, "seq": seq, "message": message}
         event.update(current_trace_context() if trace_context is None else trace_context)
         async_to_sync(layer.group_send)(stream, event)
+    except (redis.RedisError, OSError) as error:
+        # Redis away is expected operation (sockets resync when it is back): one line, no traceback.
+        logger.warning(
+            "broadcast failed",
+            stream=stream,
+            message_type=message.get("type"),
+            error=f"{type(error).__name__}: {error}",
+        )
+        return None
     except Exception:
         logger.warning("broadcast failed", stream=stream, message_type=message.get("type"), exc_info=True)
         return None

@@ -83,6 +83,14 @@ def test_the_owners_dashboard_changes_in_place_when_an_invitation_is_accepted(as
         page.wait_for_function(
             "document.querySelector('[data-live=\"notifications-count\"]').textContent === '1'"
         )
+        # The notification itself joins the dashboard's list, above the "No notifications." it replaces.
+        notes = page.locator('[data-live="notifications"] li')
+        notes.first.wait_for()
+        page.wait_for_function(
+            "document.querySelector('[data-live=\"notifications\"] li[data-notification-id]') !== null"
+        )
+        assert notes.count() == 1 and "No notifications." not in notes.first.inner_text()
+        assert "just now" in notes.first.inner_text()
         toast = page.locator('[data-live="toasts"] .toast', has_text="Nina Newcomer joined.")
         toast.wait_for()
         page.screenshot(path=str(ARTIFACTS / "live-dashboard-after.png"), full_page=True)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
 import redis
+from asgiref.sync import sync_to_async
 from django.conf import settings as django_settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -20,7 +22,7 @@ from notifications.models import Notification
 from realtime.db import in_schema
 from realtime.middleware import CLOSE_NOT_A_MEMBER, CLOSE_NOT_SIGNED_IN, CLOSE_UNKNOWN_HOST
 from realtime.receivers import membership_changed
-from saas.broadcast import broadcast_on_commit, user_stream
+from saas.broadcast import broadcast_now, broadcast_on_commit, tenant_stream, user_stream
 from saas.events import Envelope
 from tests.conftest import host_of, on_plan
 from tests.factories import UserFactory
@@ -127,6 +129,12 @@ def test_the_snapshot_has_members_the_unread_count_and_plan_read_in_the_tenants_
     ]
     assert snapshot["member_count"] == 2
     assert snapshot["notifications_unread"] == 2
+    # The newest first, read ones too, as the dashboard lists them.
+    assert [(n["title"], n["read"]) for n in snapshot["notifications"]] == [
+        ("read", True),
+        ("two", False),
+        ("one", False),
+    ]
     assert snapshot["plan"]["code"] == "pro"
     assert snapshot["seq"] == {"tenant": 0, "user": 0}
 
@@ -202,7 +210,44 @@ def test_an_accepted_invitation_reaches_the_dashboard_as_membership_changed_and_
     assert changed["stream"] == "tenant"
     assert changed["seq"] == 1
     assert admin_changed["seq"] == 1
+    note = count.pop("notification")  # the new notification itself, for the list on the page
     assert count == {"type": "notifications.count", "unread": 1, "stream": "user", "seq": 1}
+    with schema_context(tenant.schema_name):
+        made = Notification.objects.get(user_id=owner.pk)
+    assert note == {
+        "id": made.pk,
+        "kind": made.kind,
+        "title": made.title,
+        "url": made.url,
+        "created_at": made.created_at.isoformat(),
+        "read": False,
+    }
+
+
+def test_messages_reach_sockets_while_channels_single_sync_thread_is_busy(org, dashboard_socket):
+    """Delivering a message costs no hop to channels' thread-sensitive thread: channels' own
+    dispatch made one per socket and message, which queued 500 sockets behind one thread."""
+    tenant, owner = org
+    stream = tenant_stream(tenant.schema_name)
+
+    async def body():
+        sockets = [(await dashboard_socket(tenant, owner))[0] for _ in range(3)]
+        busy = asyncio.ensure_future(sync_to_async(time.sleep, thread_sensitive=True)(4))
+        await asyncio.sleep(0.1)
+        started = time.monotonic()
+        await sync_to_async(broadcast_now, thread_sensitive=False)(
+            stream, {"type": "plan.changed", "plan": {"name": "Busy"}}
+        )
+        frames = [await receive_type(communicator, "plan.changed", timeout=3) for communicator in sockets]
+        elapsed = time.monotonic() - started
+        await busy
+        for communicator in sockets:
+            await communicator.disconnect()
+        return frames, elapsed
+
+    frames, elapsed = run(body)
+    assert [frame["plan"]["name"] for frame in frames] == ["Busy"] * 3
+    assert elapsed < 2, elapsed
 
 
 def test_plan_changed_and_job_messages_arrive_and_nothing_is_sent_after_a_rollback(org, dashboard_socket):

@@ -5,6 +5,7 @@
 //   data-live="member-count"         text: the number of members
 //   data-live="notifications-count"  text: unread notifications
 //   data-live="notifications-badge"  hidden while there are none (wraps the count)
+//   data-live="notifications"        a list: the newest notifications (as many as the snapshot has)
 //   data-live="plan-name"            text: the plan's name
 //   data-live="plan-status"          text: the plan's status
 //   data-live="toasts"               a container for short-lived event messages (made if absent)
@@ -22,6 +23,8 @@
   var members = {};
   var order = [];
   var seq = { tenant: 0, user: 0 };
+  var notes = [];
+  var noteLimit = 5;  // realtime.selectors.RECENT_NOTIFICATIONS: what the dashboard lists
   var attempt = 0;
   var socket = null;
 
@@ -73,6 +76,51 @@
     all("notifications-badge").forEach(function (el) { el.hidden = count === 0; });
   }
 
+  function ago(iso) {
+    var seconds = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
+    var steps = [[86400, "day"], [3600, "hour"], [60, "minute"]];
+    for (var i = 0; i < steps.length; i += 1) {
+      var n = Math.floor(seconds / steps[i][0]);
+      if (n >= 1) return n + " " + steps[i][1] + (n === 1 ? "" : "s") + " ago";
+    }
+    return "just now";
+  }
+
+  function renderNotifications() {
+    all("notifications").forEach(function (list) {
+      var items = notes.map(function (note) {
+        var li = document.createElement("li");
+        li.setAttribute("data-notification-id", String(note.id));
+        var title = document.createElement("span");
+        if (note.url) {
+          var link = document.createElement("a");
+          link.href = note.url;
+          link.textContent = note.title;
+          title.append(link);
+        } else {
+          title.textContent = note.title;
+        }
+        var when = document.createElement("span");
+        when.className = "muted";
+        when.textContent = ago(note.created_at);
+        li.append(title, " ", when);
+        return li;
+      });
+      if (!items.length) {
+        var empty = document.createElement("li");
+        empty.className = "muted";
+        empty.textContent = "No notifications.";
+        items.push(empty);
+      }
+      list.replaceChildren.apply(list, items);
+    });
+  }
+
+  function addNotification(note) {
+    notes = [note].concat(notes.filter(function (other) { return other.id !== note.id; })).slice(0, noteLimit);
+    renderNotifications();
+  }
+
   function setPlan(plan) {
     setText("plan-name", plan.name);
     setText("plan-status", plan.status);
@@ -103,6 +151,8 @@
     snapshot.members.forEach(function (m) { members[m.user_id] = m; order.push(m.user_id); });
     seq = { tenant: snapshot.seq.tenant, user: snapshot.seq.user };
     renderMembers();
+    notes = snapshot.notifications || [];
+    renderNotifications();
     setUnread(snapshot.notifications_unread);
     setPlan(snapshot.plan);
     document.dispatchEvent(new CustomEvent("live:snapshot", { detail: snapshot }));
@@ -133,7 +183,10 @@
     }
     switch (message.type) {
       case "membership.changed": applyMembership(message); break;
-      case "notifications.count": setUnread(message.unread); break;
+      case "notifications.count":
+        if (message.notification) addNotification(message.notification);
+        setUnread(message.unread);
+        break;
       case "plan.changed": setPlan(message.plan); toast("Your plan is now " + message.plan.name + "."); break;
       case "job.progress": document.dispatchEvent(new CustomEvent("live:job", { detail: message })); break;
       case "job.done":
