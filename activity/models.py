@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.db.models import JSONField, Value
 
 
 class AuditAction(models.TextChoices):
@@ -53,13 +54,15 @@ class AuditEvent(models.Model):
     actor_email = models.EmailField(blank=True)
     # Set when the actor deleted their account: actor and actor_email are then blanked. The
     # table's trigger allows that one change and refuses every other (activity migration 0005).
-    actor_erased = models.BooleanField(default=False)
+    # The columns added after the first release have database defaults too, so rows written by
+    # code that predates them (a rolling deploy, raw SQL) still insert.
+    actor_erased = models.BooleanField(default=False, db_default=False)
     target = models.CharField(max_length=200, blank=True)
     data = models.JSONField(default=dict, blank=True)
     # {"field": [before, after]} for each field the change touched.
-    changes = models.JSONField(default=dict, blank=True)
-    request_id = models.CharField(max_length=64, blank=True)
-    trace_id = models.CharField(max_length=64, blank=True)
+    changes = models.JSONField(default=dict, blank=True, db_default=Value({}, JSONField()))
+    request_id = models.CharField(max_length=64, blank=True, db_default="")
+    trace_id = models.CharField(max_length=64, blank=True, db_default="")
     ip = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 

@@ -147,6 +147,9 @@ MIDDLEWARE = [
     "saas.health.HealthCheckMiddleware",
     # The client address for audit rows (activity.context); after the request id is bound.
     "activity.context.AuditContextMiddleware",
+    # A view's exception becomes its error page on the view's thread, in the request's schema
+    # (under ASGI Django would render it on another thread: saas/errors.py).
+    "saas.errors.ViewExceptionMiddleware",
     # A database that stops answering: 503 with Retry-After, not a 500 (saas/unavailable.py).
     "saas.unavailable.DatabaseUnavailableMiddleware",
     # Static files on every host, the unknown-host page's stylesheet included.
@@ -222,7 +225,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = required_in_production("REDIS_URL", "redis://127.0.0.1:6379/0")
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # Django's RedisCache, a miss while Redis is away (saas/cache.py).
+        "BACKEND": "saas.cache.ResilientRedisCache",
         "LOCATION": REDIS_URL,
         # django-tenants' key function prefixes every key with the current schema.
         "KEY_FUNCTION": "django_tenants.cache.make_key",

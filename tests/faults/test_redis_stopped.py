@@ -58,14 +58,6 @@ def sweep(env: dict[str, str]) -> int:
     return int(done.stdout.split("swept", 1)[1])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "product bug: with Redis down POST /signup/ is a 500: allauth's rate limit"
-        " (accounts/views.py signup, ratelimit.consume) and then the cached_db session's"
-        " cache.has_key in login() raise redis ConnectionError; see docs/reliability.md"
-    ),
-)
 def test_sign_ups_while_redis_is_stopped_all_succeed_and_each_email_arrives_once(
     e2e_env, own_redis, asgi_server, celery_worker, smtp_server
 ):
