@@ -6,9 +6,9 @@ Django's RedisCache raises on a dead Redis, so a Redis restart turned every sign
 a 500 (tests/faults/test_redis_stopped.py). Here a read misses, a write is dropped and `add`
 says it succeeded (allauth's rate-limit lock loops on `add` until it is true), each with one
 warning line per outage rather than per call. A delete still raises: a logout or a revoked
-session whose cache entry could not be removed must not come back when Redis does. The price, stated: while Redis is away, allauth's
-rate limits do not count (they fail open); the API's own rate limit (api/ratelimits.py) is
-separate and answers 503 instead.
+session whose cache entry could not be removed must not come back when Redis does. The price:
+while Redis is away allauth's rate limits do not count (they fail open); the API's own rate
+limit (api/ratelimits.py) talks to Redis itself and is not affected by this class.
 """
 
 from __future__ import annotations
