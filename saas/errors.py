@@ -6,6 +6,7 @@ should quote would be missing. This one passes it, and nothing else: no context 
 is answered on the view's thread (see its docstring).
 """
 
+import sys
 from collections.abc import Callable
 
 from django.conf import settings
@@ -13,8 +14,15 @@ from django.core.handlers.exception import response_for_exception
 from django.http import HttpRequest, HttpResponse, HttpResponseServerError
 from django.template import loader
 
+from saas.unavailable import database_unavailable_response
+
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    # Called inside Django's `except`: a database that stopped answering while a middleware
+    # used it (the session's user, say) is the 503 of saas/unavailable.py, not a 500.
+    unavailable = database_unavailable_response(request, sys.exc_info()[1])
+    if unavailable is not None:
+        return unavailable
     template = loader.get_template("500.html")
     body = template.render(
         {"request_id": getattr(request, "request_id", ""), "site_name": settings.SAAS_SITE_NAME}

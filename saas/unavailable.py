@@ -35,20 +35,32 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not isinstance(exception, OperationalError | InterfaceError):
-            return None
-        logger.warning("database unavailable", error=str(exception).splitlines()[0][:200], path=request.path)
-        if request.path.startswith("/api/"):
-            body = {
-                "type": "urn:saas:problem:database_unavailable",
-                "title": "Service unavailable",
-                "status": 503,
-                "detail": "The database is not answering; try again shortly.",
-                "code": "database_unavailable",
-            }
-            response = HttpResponse(json.dumps(body), status=503, content_type="application/problem+json")
-        else:
-            response = HttpResponse(PAGE, status=503, content_type="text/html; charset=utf-8")
-        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        response["Cache-Control"] = "no-store"
-        return response
+        return database_unavailable_response(request, exception)
+
+
+def database_unavailable_response(
+    request: HttpRequest, exception: BaseException | None
+) -> HttpResponse | None:
+    """The 503 for an exception that says the database is not answering, else None.
+
+    Used for a view's exception (above) and by the 500 handler (saas.errors.server_error) for
+    one raised in a middleware (the user loaded by a middleware, for example), which Django
+    turns into a 500 before any `process_exception` sees it.
+    """
+    if not isinstance(exception, OperationalError | InterfaceError):
+        return None
+    logger.warning("database unavailable", error=str(exception).splitlines()[0][:200], path=request.path)
+    if request.path.startswith("/api/"):
+        body = {
+            "type": "urn:saas:problem:database_unavailable",
+            "title": "Service unavailable",
+            "status": 503,
+            "detail": "The database is not answering; try again shortly.",
+            "code": "database_unavailable",
+        }
+        response = HttpResponse(json.dumps(body), status=503, content_type="application/problem+json")
+    else:
+        response = HttpResponse(PAGE, status=503, content_type="text/html; charset=utf-8")
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response["Cache-Control"] = "no-store"
+    return response
