@@ -167,9 +167,10 @@ def test_unknown_hosts_are_remembered_too(
 
 # What the dashboard itself reads for a member: user, membership, the organization switcher
 # (memberships + their domains), the member list, the billing row (the plan, read fresh: the
-# cached Tenant carries none), notifications, recent activity and the shell's notification
-# bell (the unread count). Routing adds nothing.
-DASHBOARD_QUERIES = 9
+# cached Tenant carries none), notifications, recent activity, the shell's notification
+# bell (the unread count) and a pending deletion of the organization (its banner). Routing
+# adds nothing.
+DASHBOARD_QUERIES = 10
 
 
 def test_warm_dashboard_spends_queries_on_its_own_data_only(

@@ -1,7 +1,8 @@
 """`migrate_schemas`: public with Django's migrate, then the tenant schemas with tenants.migration.
 
-`--executor=standard|multiprocessing` (or a migration target, `--fake`, `--plan`, `--prune`,
-`--check`) runs django-tenants' executors instead, one full `migrate` per schema.
+`<app> <migration|zero>` moves the tenant schemas to that migration, through tenants.migration
+too. `--executor=standard|multiprocessing` (or `--fake`, `--plan`, `--prune`, `--check`) runs
+django-tenants' executors instead, one full `migrate` per schema.
 """
 
 from django.conf import settings
@@ -15,9 +16,8 @@ from django_tenants.utils import schema_exists
 from tenants.migration import MigrationRunBusy, schemas_migrate, schemas_migrate_to, tenant_app_labels
 from tenants.schema_template import template_ensure, template_schema, template_script
 
+# A migration target (`<app> <migration|zero>`) goes through tenants.migration too (below).
 _DJANGO_TENANTS_ONLY = (
-    "app_label",
-    "migration_name",
     "fake",
     "fake_initial",
     "plan",
