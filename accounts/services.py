@@ -503,6 +503,7 @@ def tenant_two_factor_require(*, actor: User, tenant: Tenant, required: bool) ->
             actor=actor,
             target=tenant.slug,
             data={"require_two_factor": required, "previous": not required},
+            changes={"require_two_factor": [not required, required]},
         )
     return tenant
 

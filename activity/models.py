@@ -15,6 +15,7 @@ class AuditAction(models.TextChoices):
     TENANT_RENAMED = "tenant.renamed", "Organization renamed"
     TENANT_LOGO_CHANGED = "tenant.logo_changed", "Logo changed"
     TWO_FACTOR_REQUIREMENT_CHANGED = "tenant.two_factor_requirement_changed", "Two-factor requirement changed"
+    REPORT_REQUESTED = "report.requested", "Report requested"
     INVITATION_CREATED = "invitation.created", "Invitation sent"
     INVITATION_RESENT = "invitation.resent", "Invitation sent again"
     INVITATION_REMINDED = "invitation.reminded", "Invitation reminder sent"

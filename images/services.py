@@ -60,6 +60,7 @@ def logo_set(*, actor: User, tenant: Tenant, image: CheckedImage) -> Logo:
     # As for avatars: concurrent uploads take turns on the organization's row.
     Tenant.objects.select_for_update(no_key=True).filter(pk=tenant.pk).values_list("pk").get()
     logo = Logo.objects.filter(tenant=tenant).first() or Logo(tenant=tenant)
+    previous = logo.version or None
     _store(logo, kind=ImageKind.LOGO, owner_id=tenant.pk, image=image)
     with schema_context(tenant.schema_name):
         audit_record(
@@ -67,6 +68,7 @@ def logo_set(*, actor: User, tenant: Tenant, image: CheckedImage) -> Logo:
             actor=actor,
             target=tenant.slug,
             data={"format": image.format, "width": image.width, "height": image.height},
+            changes={"version": [previous, logo.version]},
         )
     return logo
 

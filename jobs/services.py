@@ -35,6 +35,9 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
+from accounts.models import User
+from activity.models import AuditAction
+from activity.services import audit_record
 from jobs.models import Job
 from jobs.reports import SPECS, report_total, report_write
 from notifications.services import notification_create_for_user
@@ -83,6 +86,13 @@ def job_request(*, kind: str, params: dict[str, Any], user_id: int) -> Job:
     job = Job(kind=kind, params=params, requested_by_id=user_id)
     job.full_clean()
     job.save()
+    audit_record(
+        action=AuditAction.REPORT_REQUESTED,
+        actor=User.objects.filter(pk=user_id).first(),
+        target=job.get_kind_display(),
+        data={"job_id": job.pk, **params},
+        changes={"status": [None, job.status]},
+    )
     _enqueue(job)
     return job
 

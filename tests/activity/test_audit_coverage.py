@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import io
 import pkgutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from typing import Any
 
 import pytest
 import structlog
+from allauth.mfa.models import Authenticator
 from django.apps import apps
 from django.conf import settings as django_settings
 from django.utils import timezone
@@ -29,8 +31,11 @@ from activity.models import AuditAction, AuditEvent
 from api import services as api_keys
 from billing import services as billing
 from billing.models import BillingAccount
+from images import services as images
+from images.checks import image_check
 from invitations import services as invitations
 from invitations.models import Invitation
+from jobs import services as jobs
 from lifecycle import services as lifecycle
 from projects import services as projects
 from tenants import services as tenants
@@ -38,6 +43,7 @@ from tenants.models import Tenant
 from tests.billing.conftest import stripe_settings  # noqa: F401  (a fixture used below)
 from tests.conftest import on_plan
 from tests.factories import UserFactory
+from tests.images.conftest import image_bytes
 
 A = AuditAction
 
@@ -71,6 +77,13 @@ NOT_AUDITED: dict[str, str] = {
     "lifecycle.services.tenant_export_run": "writes the file tenant_export_request's row announced",
     "lifecycle.services.tenant_export_fail": "records the error on the export's row",
     "lifecycle.services.tenant_delete": "drops the schema, audit log too; OrganizationDeletion records it",
+    "images.services.avatar_set": "a person's own picture: global, in no tenant",
+    "images.services.thumbnails_make_for": "derived files of an upload already audited (or personal)",
+    "jobs.services.job_execute": "the worker running a job job_request audited",
+    "jobs.services.job_finish_failed": "the job's own state after the request audited",
+    "jobs.services.job_fail_stale": "the stale sweep marking a job's state",
+    "jobs.services.job_rerun": "an operator's re-queue of a failed job (manage.py job_rerun logs it)",
+    "notifications.services.notification_create_for_user": "a notice to one person about their job",
 }
 
 
@@ -367,6 +380,30 @@ def _(w: World) -> Act:
     other = tenants.tenant_provision(name="Other", slug="audit-other", actor=w.owner)
     accounts.membership_create(user=w.member, tenant=other, role="member")
     return lambda: [w.tenant, other] if lifecycle.user_account_delete(user=w.member) is None else None
+
+
+@scenario("accounts.services.tenant_two_factor_require", A.TWO_FACTOR_REQUIREMENT_CHANGED)
+def _(w: World) -> Act:
+    # Owners switch it on only once they use two-factor themselves.
+    Authenticator.objects.create(
+        user=w.owner, type=Authenticator.Type.TOTP, data={"secret": "JBSWY3DPEHPK3PXP"}
+    )
+    return lambda: accounts.tenant_two_factor_require(actor=w.owner, tenant=w.tenant, required=True) and None
+
+
+@scenario("images.services.logo_set", A.TENANT_LOGO_CHANGED)
+def _(w: World) -> Act:
+    checked = image_check(file=io.BytesIO(image_bytes()))
+    return lambda: images.logo_set(actor=w.admin, tenant=w.tenant, image=checked) and None
+
+
+@scenario("jobs.services.job_request", A.REPORT_REQUESTED)
+def _(w: World) -> Act:
+    def act() -> None:
+        with schema_context(w.tenant.schema_name):
+            jobs.job_request(kind="members_csv", params={}, user_id=w.member.pk)
+
+    return act
 
 
 def _newest_ids() -> dict[str, int]:
