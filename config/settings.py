@@ -244,6 +244,7 @@ CACHES = {
 # tenant host deleted that host's entry and left the public host's copy alive for two weeks.
 CACHES["sessions"] = {
     **CACHES["default"],
+    "BACKEND": "saas.cache.SessionRedisCache",
     "KEY_FUNCTION": "django.core.cache.backends.base.default_key_func",
     "REVERSE_KEY_FUNCTION": None,
     "KEY_PREFIX": CACHES["default"]["KEY_PREFIX"] + ":sessions",

@@ -2,7 +2,8 @@
 
 The traps of tenant-schemas-celery each get a test: a reused headers object across a beat
 fan-out (#170, #171), a message without the schema header, a schema whose tenant is gone,
-groups sending every member with its own schema (#12). Messages are read back from the real
+groups sending every member with its own schema and chords refused for want of a result
+backend (#12). Messages are read back from the real
 Redis queues; the runs here are in-process (`apply`), the real worker's are tests/e2e/test_jobs_worker.py.
 """
 
@@ -12,7 +13,7 @@ import json
 
 import pytest
 import redis
-from celery import group
+from celery import chord, group
 from django.conf import settings
 from django.db import connection
 from django_tenants.utils import schema_context
@@ -68,6 +69,17 @@ def test_a_group_built_in_a_tenant_sends_each_member_with_that_schema(make_tenan
         group(tasks.stale_sweep_tenant.s()).apply_async()
     schemas = sorted(h[SCHEMA_HEADER] for h in broker("default"))
     assert schemas == sorted([first.schema_name, first.schema_name, second.schema_name])
+
+
+def test_a_chord_cannot_start_so_its_callback_can_never_run_in_public(make_tenant, broker):
+    # tenant-schemas-celery #12: a chord's callback, sent by the backend when the header ends,
+    # ran in public. Chords need a result backend, and this project keeps none
+    # (CELERY_RESULT_BACKEND = None; tasks record their outcome in their own rows): starting
+    # one fails at once, in the caller, with nothing sent.
+    tenant = make_tenant()
+    with schema_context(tenant.schema_name), pytest.raises(NotImplementedError, match="result backend"):
+        chord([tasks.stale_sweep_tenant.s(), tasks.stale_sweep_tenant.s()])(tasks.stale_sweep_tenant.s())
+    assert broker("default") == []
 
 
 def test_reports_and_emails_go_to_their_own_queues(make_tenant, broker):
