@@ -107,7 +107,10 @@ def command_bench(args: list[str]) -> int:
     quick = "--quick" in args or os.environ.get("BENCH_QUICK") == "1"
     names = [arg for arg in args if arg not in ("--quick", "--no-doc")]
     write = "--no-doc" not in args and not names
-    scripts = [Path(name) for name in names] or discover(REPO_DIR / "bench")
+    # A script by path (bench/api.py) or by name (api).
+    scripts = [
+        Path(name) if name.endswith(".py") else REPO_DIR / "bench" / f"{name}.py" for name in names
+    ] or discover(REPO_DIR / "bench")
     if not scripts:
         print("dev: no benchmarks in bench/ yet.", flush=True)
         return 0
