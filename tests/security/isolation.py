@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import connection
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -32,6 +34,8 @@ from accounts.services import membership_create
 from api.models import SCOPES
 from api.services import api_key_create
 from invitations.services import invitation_create
+from jobs.models import Job
+from lifecycle.models import OrganizationExport
 from notifications.models import Notification
 from notifications.services import notification_create_for_admins
 from projects.services import project_create
@@ -95,6 +99,21 @@ def _api_key(org: Org, n: int) -> int:
     )[0].pk
 
 
+def _report(org: Org, n: int) -> int:
+    # A finished report whose file holds the marker: a download that leaked would show it.
+    job = Job(kind=Job.Kind.MEMBERS_CSV, requested_by_id=org.owner.pk, status=Job.Status.DONE, progress=100)
+    job.file.save(f"{org.marker}-{n}.csv", ContentFile(f"email\n{org.marker}.report@example.com\n"))
+    return job.pk
+
+
+def _export(org: Org, n: int) -> int:
+    name = default_storage.save(f"exports/{org.marker}-{n}.zip", ContentFile(org.marker.encode()))
+    export = OrganizationExport.objects.create(
+        tenant=org.tenant, requested_by_id=org.owner.pk, state="done", file_name=name, size=len(org.marker)
+    )
+    return export.pk
+
+
 KINDS: dict[str, Callable[[Org, int], int]] = {
     "project": _project,
     "notification": _notification,
@@ -102,6 +121,8 @@ KINDS: dict[str, Callable[[Org, int], int]] = {
     "user": _member_user,
     "invitation": _invitation,
     "api_key": _api_key,
+    "report": _report,
+    "export": _export,
 }
 
 
