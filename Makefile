@@ -36,6 +36,7 @@ dev: $(STAMP)
 test: $(STAMP)
 	@scripts/ensure-chromium
 	@scripts/ensure-axe
+	@scripts/ensure-pgbouncer
 	$(PY) -m devtools test $(ARGS)
 
 lint: $(STAMP)
