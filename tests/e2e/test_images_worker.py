@@ -111,7 +111,9 @@ def test_the_logo_appears_on_the_open_settings_page_when_the_worker_is_done(
         page.wait_for_url(settings_page)
         assert page.locator("#logo .image-placeholder").inner_text() == "PI"
         assert page.locator("#logo").inner_text().count("Processing the new image") == 1
-        page.wait_for_function("window.__snapshots.length > 0")  # the socket is open
+        # A function, not an expression: Playwright evaluates a bare expression with eval, which the
+        # CSP refuses (no 'unsafe-eval') whenever the first check is not already true.
+        page.wait_for_function("() => window.__snapshots.length > 0")  # the socket is open
         loads = page.evaluate("window.__loads")
 
         images_worker.go()
