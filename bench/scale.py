@@ -350,13 +350,13 @@ us = (time.perf_counter() - started) / n * 1e6
 statements = collections.Counter()
 execute = Cursor.execute
 def counting_execute(self, sql, *args, **kwargs):  # the driver's cursor: SET search_path too
-    sql = sql if isinstance(sql, str) else sql.decode() if isinstance(sql, bytes) else str(sql)
-    if sql.startswith("SET search_path"):
+    text = sql if isinstance(sql, str) else sql.decode() if isinstance(sql, bytes) else str(sql)
+    if text.startswith("SET search_path"):
         key = "SET search_path"
-    elif "tenants_domain" in sql:
+    elif "tenants_domain" in text:
         key = "host lookup"
     else:
-        key = sql.split()[0]
+        key = text.split()[0]
     statements[key] += 1
     return execute(self, sql, *args, **kwargs)
 Cursor.execute = counting_execute
