@@ -87,6 +87,22 @@ FIGURES: dict[str, list[Figure]] = {
         Figure("one migration s", "one_migration_s", DJT_EXECUTOR, "djt_one_migration_s", ("<", 60)),
         Figure("tenants", "tenants"),
     ],
+    "scale": [
+        # The "_1000" keys are at the script's --tenants (quick mode: 100; the "tenants" row).
+        Figure(
+            "provisioning median ms, N tenants",
+            "provision_median_ms_1000",
+            "1 tenant",
+            "provision_median_ms_1",
+            ("<", 50),
+        ),
+        Figure("provisioning p95 ms, N tenants", "provision_p95_ms_1000", "1 tenant", "provision_p95_ms_1"),
+        Figure("tenant page req/s, N tenants' hosts", "pages_rps_1000", "1 tenant", "pages_rps_1"),
+        Figure("pages N tenants / 1 tenant", "pages_ratio_1000_vs_1", target=(">=", 0.95)),
+        Figure("page cpu ms, N tenants' hosts", "pages_cpu_ms_1000", "1 tenant", "pages_cpu_ms_1"),
+        Figure("tenants (N)", "tenants"),
+        Figure("distinct hosts loaded", "hosts"),
+    ],
     "tracing": [
         Figure("traced req/s", "traced_rps", "untraced", "untraced_rps"),
         Figure("traced / untraced", "ratio", target=(">=", 0.95)),
