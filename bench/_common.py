@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
+import subprocess
 import sys
 from pathlib import Path
 
@@ -40,6 +42,24 @@ def base_environment(**extra: str) -> dict[str, str]:
     env.pop("PYTEST_XDIST_WORKER", None)  # a bench started from a test must not pick a worker's Redis db
     env.update(extra)
     return env
+
+
+def wrk_binary() -> str:
+    """The load generator's path; the run stops with how to install it when it is missing."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        sys.exit("wrk is missing: apt-get install -y wrk")
+    return wrk
+
+
+def bench_tenant_create(env: dict[str, str]) -> None:
+    """The `bench` tenant (schema t_bench) the page benchmarks serve, in `env`'s database."""
+    subprocess.run(
+        [PYTHON, "manage.py", "create_tenant", "bench", "Bench", "owner@bench.example",
+         "--password", "bench-password-123"],
+        cwd=REPO, env={**env, "DJANGO_SETTINGS_MODULE": "config.settings"}, check=True,
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
 
 
 def percentile(values: list[float], fraction: float) -> float:

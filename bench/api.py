@@ -22,7 +22,6 @@ import argparse
 import http.client
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -31,7 +30,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import PYTHON, REPO, base_environment, percentile, quick_defaults, server_url
+from _common import (
+    PYTHON,
+    REPO,
+    base_environment,
+    bench_tenant_create,
+    percentile,
+    quick_defaults,
+    server_url,
+    wrk_binary,
+)
 
 from devtools.databases import throwaway_database
 from devtools.processes import ManagedProcess, WebServer, free_port, url_answers
@@ -118,9 +126,7 @@ def main() -> None:
     quick_defaults(parser, seconds=2, rounds=1)
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
-    wrk = shutil.which("wrk")
-    if wrk is None:
-        sys.exit("wrk is missing: apt-get install -y wrk")
+    wrk = wrk_binary()
     host = f"bench.{os.environ.get('SAAS_BASE_DOMAIN', 'localhost')}"
     with throwaway_database(server_url(), env=base_environment()) as database_url:
         env = base_environment(
@@ -129,11 +135,7 @@ def main() -> None:
             API_RATE_LIMIT_PER_TENANT="100000000/60",
         )
         settings_env = {**env, "DJANGO_SETTINGS_MODULE": "config.settings"}
-        subprocess.run(
-            [PYTHON, "manage.py", "create_tenant", "bench", "Bench", "owner@bench.example",
-             "--password", "bench-password-123"],
-            cwd=REPO, env=settings_env, check=True, stdout=subprocess.DEVNULL,
-        )  # fmt: skip
+        bench_tenant_create(env)
         seeded = subprocess.run(
             [PYTHON, "manage.py", "shell", "-c", SEED],
             cwd=REPO, env=settings_env, check=True, capture_output=True, text=True,

@@ -42,7 +42,6 @@ import argparse
 import json
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -53,7 +52,15 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import PYTHON, REPO, base_environment, quick_defaults, server_url
+from _common import (
+    PYTHON,
+    REPO,
+    base_environment,
+    bench_tenant_create,
+    quick_defaults,
+    server_url,
+    wrk_binary,
+)
 
 from devtools.databases import admin_connection, throwaway_database
 from devtools.processes import WebServer, free_port
@@ -79,20 +86,13 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
     quick_defaults(parser, seconds=2, rounds=1)
     args = parser.parse_args()
-    wrk = shutil.which("wrk")
-    if wrk is None:
-        sys.exit("wrk is missing: apt-get install -y wrk")
+    wrk = wrk_binary()
 
     base_domain = os.environ.get("SAAS_BASE_DOMAIN", "localhost")
     host, schema = f"bench.{base_domain}", "t_bench"
     with throwaway_database(server_url(), env=base_environment()) as database_url:
         env = base_environment(DATABASE_URL=database_url, LOG_LEVEL="INFO")
-        subprocess.run(
-            [PYTHON, "manage.py", "create_tenant", "bench", "Bench", "owner@bench.example",
-             "--password", "bench-password-123"],
-            cwd=REPO, env={**env, "DJANGO_SETTINGS_MODULE": "config.settings"}, check=True,
-            stdout=subprocess.DEVNULL,
-        )  # fmt: skip
+        bench_tenant_create(env)
         servers: dict[str, WebServer] = {}
         try:
             for name, (routing, role) in VARIANTS.items():

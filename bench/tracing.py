@@ -25,9 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
@@ -35,7 +33,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import PYTHON, REPO, base_environment, server_url
+from _common import base_environment, bench_tenant_create, server_url, wrk_binary
 from tenant_request import PATH, load, view_body
 
 from devtools.databases import throwaway_database
@@ -53,21 +51,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="runs per server, interleaved (default 3)")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
     args = parser.parse_args()
-    wrk = shutil.which("wrk")
-    if wrk is None:
-        sys.exit("wrk is missing: apt-get install -y wrk")
+    wrk = wrk_binary()
 
     base_domain = os.environ.get("SAAS_BASE_DOMAIN", "localhost")
     host, schema = f"bench.{base_domain}", "t_bench"
     sink = TelemetrySink()
     with throwaway_database(server_url(), env=base_environment()) as database_url:
         env = base_environment(DATABASE_URL=database_url, LOG_LEVEL="INFO")
-        subprocess.run(
-            [PYTHON, "manage.py", "create_tenant", "bench", "Bench", "owner@bench.example",
-             "--password", "bench-password-123"],
-            cwd=REPO, env={**env, "DJANGO_SETTINGS_MODULE": "config.settings"}, check=True,
-            stdout=subprocess.DEVNULL,
-        )  # fmt: skip
+        bench_tenant_create(env)
         common = {
             **env,
             "DJANGO_SETTINGS_MODULE": "bench.request_settings",
