@@ -134,6 +134,9 @@ TENANT_LIMIT_SET_CALLS = True
 MIGRATION_WORKERS = env.int("MIGRATION_WORKERS", default=4)
 MIGRATION_BATCH_SIZE = env.int("MIGRATION_BATCH_SIZE", default=200)
 MIGRATION_ATTEMPTS = env.int("MIGRATION_ATTEMPTS", default=2)
+# The pg_dump tenant_dump runs: one of the server's major version (make dev / make test set
+# the embedded server's).
+PG_DUMP = env.str("PG_DUMP", default="pg_dump")
 # Seconds a process may serve a cached host -> tenant mapping after another process
 # changed a Domain (the process that made the change sees it at once).
 TENANT_RESOLUTION_RECHECK_SECONDS = env.float("TENANT_RESOLUTION_RECHECK_SECONDS", default=2.0)

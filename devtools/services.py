@@ -196,6 +196,11 @@ def embedded_postgres_start(pgdata: Path) -> tuple[str, Callable[[], None]]:
         except Exception as error:
             raise ServiceError(f"The embedded PostgreSQL in {pgdata} did not start: {error}") from None
         port_file.write_text(f"{port}\n")
+        # tenant_dump needs a pg_dump of the server's major version: the wheel's own, not the
+        # system's (processes started from here inherit it).
+        from pgserver._commands import POSTGRES_BIN_PATH
+
+        os.environ.setdefault("PG_DUMP", str(POSTGRES_BIN_PATH / "pg_dump"))
         url = f"postgres://postgres@127.0.0.1:{port}/{DATABASE_NAME}"
         database_check(url)
         users.append(os.getpid())

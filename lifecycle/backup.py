@@ -52,7 +52,7 @@ class RestoreReport:
 def _pg_dump(schema: str) -> str:
     db = settings.DATABASES["default"]
     command = [
-        "pg_dump",
+        settings.PG_DUMP,
         "--schema",
         schema,
         "--no-owner",
