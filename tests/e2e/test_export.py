@@ -49,8 +49,6 @@ def test_an_owner_exports_and_downloads_the_zip(
 
     asked = client.post(f"{base}/settings/export/", {})
     assert "The export is being prepared" in asked.text
-    second = client.post(f"{base}/settings/export/", {})  # a second click while it runs
-    assert "An export is being prepared already" in second.text or OrganizationExport.objects.count() == 1
 
     messages = smtp_server.wait_for(2, timeout=40)  # the invitation's, then the export's
     [message] = [m for m in messages if "export" in m["Subject"]]

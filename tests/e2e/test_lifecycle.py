@@ -12,7 +12,7 @@ from activity.models import AuditAction, AuditEvent
 from billing.services import customer_ensure, subscription_apply
 from config.celery import app as celery_app
 from devtools.processes import wait_until
-from lifecycle.models import OrganizationDeletion
+from lifecycle.models import OrganizationDeletion, OrganizationExport
 from tenants.models import Domain, Tenant
 from tests.e2e.support.client import BrowserClient, signed_in
 
@@ -136,3 +136,16 @@ def test_the_beat_task_on_a_worker_deletes_after_the_grace_period(
     gone = clients[1].get(f"{base}/", follow=False)
     assert gone.status_code == 404
     assert clients[1].get(f"http://{settings.SAAS_BASE_DOMAIN}:{asgi_server.port}/").status_code == 200
+
+
+def test_two_owners_asking_for_an_export_at_once_get_one(two_owners, asgi_server):
+    """No worker runs, so the first export stays pending while the clicks land."""
+    tenant, *owners = two_owners
+    base, clients = owners_clients(asgi_server, tenant, owners)
+    answers = at_once(*(lambda c=c: c.post(f"{base}/settings/export/", {}) for c in clients))
+    assert [a.status_code for a in answers] == [200, 200]
+    texts = sorted(a.text for a in answers)
+    assert sum("The export is being prepared" in t for t in texts) == 1
+    assert sum("An export is being prepared already" in t for t in texts) == 1
+    assert OrganizationExport.objects.filter(tenant=tenant, state="pending").count() == 1
+    assert _audit_count(tenant, AuditAction.TENANT_EXPORTED) == 1
