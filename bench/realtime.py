@@ -295,6 +295,7 @@ def measure(
     last_burst = max((t for key, t in commits.items() if "-burst-" in key), default=0.0)
     drained = 0.0  # seconds from the burst's last commit to its last message at any socket
     reasons: dict[str, int] = {}
+    first: dict[str, float] = {}  # per paced message: commit -> its first socket (no fan-out)
     for record in live:
         for _t, reason in record["snapshots"]:
             reasons[reason] = reasons.get(reason, 0) + 1
@@ -304,6 +305,7 @@ def measure(
                 latencies.append(latency)
                 if "-paced-" in key:
                     paced.append(latency)
+                    first[key] = min(latency, first.get(key, latency))
                 else:
                     drained = max(drained, record["seen"][key] - last_burst)
             elif any(t > committed for t, _reason in record["snapshots"]):
@@ -315,6 +317,9 @@ def measure(
         "p50_ms": round(percentile(paced, 0.5), 1) if paced else None,
         "p95_ms": round(percentile(paced, 0.95), 1) if paced else None,
         "max_ms": round(max(paced), 1) if paced else None,
+        # The path before the fan-out: commit -> outbox -> receiver -> layer -> the first socket.
+        "first_p50_ms": round(percentile(list(first.values()), 0.5), 1) if first else None,
+        "first_p95_ms": round(percentile(list(first.values()), 0.95), 1) if first else None,
         "all_p50_ms": round(percentile(latencies, 0.5), 1) if latencies else None,
         "all_p95_ms": round(percentile(latencies, 0.95), 1) if latencies else None,
         "burst_drain_s": round(drained, 2),

@@ -256,9 +256,12 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # --- Real time (channels) ----------------------------------------------------------------
 # Redis wherever it is configured; the in-memory layer (one process only) when REDIS_URL="".
-# RedisChannelLayer was measured against RedisPubSubChannelLayer (bench/realtime.py; figures and
-# the reasons it is kept in docs/benchmarks.md: equal latency, faster drain and connects, and
-# messages wait in Redis while a process stalls).
+# RedisChannelLayer, measured against RedisPubSubChannelLayer (bench/realtime.py, figures in
+# docs/benchmarks.md). Pub/sub fans a message out in each process (one PUBLISH; with 500
+# sockets p95 89 ms against the core layer's 170 ms), but with its Redis away it neither
+# raises to the consumer nor stays quiet (a traceback per second from its receive task), so
+# the outage handling below (close 1013, one warning line) holds only for the core layer;
+# CHANNEL_LAYER_BACKEND=channels_redis.pubsub.RedisPubSubChannelLayer switches.
 # Each setting below answers a trap the default settings fall into (README, "Real time"):
 # - socket_timeout above the layer's 5 s blocking pop: at redis-py's 5 s the idle receive
 #   loop's read timed out and killed a socket about every 5 s per process;
@@ -267,7 +270,8 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 #   left members in groups and answered handshakes with 500;
 # - capacity is per server process (every local socket shares one Redis list), so the
 #   default 100 dropped a burst for every socket of the process; gaps that still happen are
-#   seen through each message's sequence number and answered with a fresh snapshot.
+#   seen through each message's sequence number and answered with a fresh snapshot
+#   (capacity, expiry and group_expiry are the core layer's; pub/sub keeps groups in process).
 CHANNEL_LAYER_REDIS_MAX_CONNECTIONS = env.int("CHANNEL_LAYER_REDIS_MAX_CONNECTIONS", default=2000)
 CHANNEL_LAYER_CAPACITY = env.int("CHANNEL_LAYER_CAPACITY", default=5000)
 CHANNEL_LAYER_PREFIX = env.str(
@@ -301,6 +305,9 @@ else:
 # How often an open socket re-joins its groups and compares sequence numbers (a message lost
 # in Redis or a Redis restart then costs at most this long before a fresh snapshot).
 REALTIME_RESYNC_SECONDS = env.float("REALTIME_RESYNC_SECONDS", default=15.0)
+# Longest a service waits for the channel layer to take a live message (saas.broadcast); past
+# it the message is skipped with a warning, and sockets find the gap by its sequence number.
+BROADCAST_TIMEOUT_SECONDS = env.float("BROADCAST_TIMEOUT_SECONDS", default=2.0)
 # Client frames above this size get an error message (the server's own limit is higher).
 REALTIME_MAX_FRAME_BYTES = env.int("REALTIME_MAX_FRAME_BYTES", default=4096)
 SESSION_CACHE_ALIAS = "sessions"

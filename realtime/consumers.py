@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import json
 import time
+from collections import OrderedDict
 from typing import Any
 
 import redis
@@ -80,6 +81,39 @@ class SharedTenantReads:
 
 
 shared_tenant_reads = SharedTenantReads()
+
+
+class EncodedFrames:
+    """A layer message's frame, encoded once per process instead of once per socket.
+
+    The frame of a stream's message is the same for every socket on that stream (the stream's
+    short name, the number, the message), so (stream, epoch, number) names it; a group of 250
+    sockets in a process spent 4% of its CPU encoding the same JSON 250 times. Bounded: the
+    oldest frames go first.
+    """
+
+    SIZE = 256
+
+    def __init__(self) -> None:
+        self._frames: OrderedDict[tuple[str, str, int], str] = OrderedDict()
+
+    def get(self, event: dict[str, Any], short: str, message: dict[str, Any]) -> str:
+        key = (event["stream"], event["epoch"], int(event["seq"]))
+        frame = self._frames.get(key)
+        if frame is None:
+            frame = encode({**message, "stream": short, "seq": key[2]})
+            self._frames[key] = frame
+            if len(self._frames) > self.SIZE:
+                self._frames.popitem(last=False)
+        return frame
+
+
+encoded_frames = EncodedFrames()
+
+
+def encode(content: dict[str, Any]) -> str:
+    return json.dumps(content, separators=(",", ":"))
+
 
 # A client may ask for a snapshot at most this often (each costs three queries).
 RESYNC_MIN_INTERVAL_SECONDS = 1.0
@@ -155,7 +189,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
 
     async def send_json(self, content: dict[str, Any]) -> None:
-        await self.send(text_data=json.dumps(content, separators=(",", ":")))
+        await self.send(text_data=encode(content))
 
     async def send_snapshot(self, reason: str) -> None:
         # Counters first, then the rows: a number read here belongs to a change already
@@ -200,7 +234,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             await self.send_snapshot("gap")
         else:
             self.last_seq[short] = seq
-            await self.send_json({**message, "stream": short, "seq": seq})
+            await self.send(text_data=encoded_frames.get(event, short, message))
         if message["type"] == SESSION_CLOSED:
             self.closing = True
             await self.close(code=CLOSE_NOT_A_MEMBER)

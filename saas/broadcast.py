@@ -21,17 +21,20 @@ A stream name is also its channel-layer group name (schema names carry only [a-z
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import itertools
+import os
 import threading
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from typing import Any
 
 import redis
 import structlog
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 from django.db import transaction
 
@@ -115,6 +118,56 @@ class _Sequences:
 sequences = _Sequences()
 
 
+class _SenderLoop:
+    """One event loop, on a thread of its own, for this process's sends to a Redis layer.
+
+    `async_to_sync(layer.group_send)` called from sync code (a gunicorn worker, a Celery task,
+    a service run in a socket server's thread pool) runs a new event loop per call, and
+    channels-redis keeps its connections per event loop: every message paid a new Redis
+    connection, opened and closed, about 5 ms on loopback. Here the loop, and so the layer's
+    connections, live as long as the process. A fork (Celery's prefork, gunicorn) does not
+    copy the thread: the child starts its own on first use.
+
+    Only for the Redis layers: the in-memory layer's queues belong to the loop its consumers
+    run on, which async_to_sync finds (tests, development without Redis).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        os.register_at_fork(after_in_child=self._forget)
+
+    def _forget(self) -> None:
+        self._lock = threading.Lock()
+        self._loop = None
+
+    def _running(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name="broadcast-loop", daemon=True).start()
+                self._loop = loop
+            return self._loop
+
+    def run(self, coroutine: Coroutine[Any, Any, Any], timeout: float) -> Any:
+        future = asyncio.run_coroutine_threadsafe(coroutine, self._running())
+        try:
+            return future.result(timeout)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise TimeoutError(f"channel layer send took over {timeout} s") from None
+
+
+_sender = _SenderLoop()
+
+
+def _group_send(layer: Any, stream: str, event: dict[str, Any]) -> None:
+    if isinstance(layer, InMemoryChannelLayer):
+        async_to_sync(layer.group_send)(stream, event)
+    else:
+        _sender.run(layer.group_send(stream, event), timeout=settings.BROADCAST_TIMEOUT_SECONDS)
+
+
 def sequence_current(streams: Iterable[str]) -> tuple[str, dict[str, int]]:
     """The counters' epoch and the last number given out on each stream (0: none yet)."""
     return sequences.current(streams)
@@ -138,7 +191,7 @@ def broadcast_now(
             return None
         event = {"type": MESSAGE_EVENT, "stream": stream, "epoch": epoch, "seq": seq, "message": message}
         event.update(current_trace_context() if trace_context is None else trace_context)
-        async_to_sync(layer.group_send)(stream, event)
+        _group_send(layer, stream, event)
     except (redis.RedisError, OSError) as error:
         # Redis away is expected operation (sockets resync when it is back): one line, no traceback.
         logger.warning(

@@ -7,6 +7,7 @@ transactional_db (and drop the schemas they make).
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -16,11 +17,13 @@ import redis
 from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
+from django.conf import settings as django_settings
 from django.test import Client
 
 from accounts.middleware import HOST_KEY
 from config.asgi import application
 from tests.conftest import host_of
+from tests.e2e.support.redis_server import RedisServer
 
 T = TypeVar("T")
 
@@ -41,6 +44,20 @@ def _clean_layer(transactional_db, drop_new_tenant_schemas):
     yield
     channel_layers.backends.clear()
     client.close()
+
+
+@pytest.fixture
+def layer_on_own_redis(settings):
+    """The channel layer (only) on a redis-server of this test's own, to stop under a socket."""
+    server = RedisServer()
+    server.start()
+    layers = copy.deepcopy(django_settings.CHANNEL_LAYERS)
+    layers["default"]["CONFIG"]["hosts"][0]["address"] = server.url
+    settings.CHANNEL_LAYERS = layers
+    channel_layers.backends.clear()
+    yield server
+    channel_layers.backends.clear()
+    server.cleanup()
 
 
 def session_cookie(user, host: str, *, bound_to: str | None = None) -> str:

@@ -2,32 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 import logging
-
-import pytest
-from channels.layers import channel_layers
-from django.conf import settings as django_settings
 
 from realtime.consumers import CLOSE_LAYER_UNAVAILABLE
 from saas.broadcast import broadcast_now, tenant_stream
-from tests.e2e.support.redis_server import RedisServer
 from tests.factories import UserFactory
 from tests.realtime.conftest import closed_with, run
-
-
-@pytest.fixture
-def layer_on_own_redis(settings):
-    """The channel layer (only) on a redis-server of this test's own, to stop under a socket."""
-    server = RedisServer()
-    server.start()
-    layers = copy.deepcopy(django_settings.CHANNEL_LAYERS)
-    layers["default"]["CONFIG"]["hosts"][0]["address"] = server.url
-    settings.CHANNEL_LAYERS = layers
-    channel_layers.backends.clear()
-    yield server
-    channel_layers.backends.clear()
-    server.cleanup()
 
 
 def _outage_records(caplog) -> list[logging.LogRecord]:
