@@ -94,8 +94,14 @@ class ApiBehaviour(GenericAPIView):
             raise PayloadTooLarge() from None
 
     def check_throttles(self, request: Request) -> None:
-        limit = rate_limit_hit(caller=caller_of(request), tenant_schema=request.tenant.schema_name)  # type: ignore[attr-defined]
-        request.rate_limit = limit  # type: ignore[attr-defined]
+        # A remembered key was counted already, in the round trip that re-checked it
+        # (api.authentication).
+        if not hasattr(request, "rate_limit"):
+            request.rate_limit = rate_limit_hit(  # type: ignore[attr-defined]
+                caller=caller_of(request),
+                tenant_schema=request.tenant.schema_name,  # type: ignore[attr-defined]
+            )
+        limit = request.rate_limit  # type: ignore[attr-defined]
         if limit is not None and limit.exceeded:
             raise exceptions.Throttled(wait=limit.reset_seconds)
 

@@ -1,0 +1,34 @@
+"""Cache invalidation for remembered API keys (a cache concern, not business logic).
+
+Whatever can refuse a key or change what it may do replaces its organization's key generation
+once the change commits, and every process looks those keys up again (api.verified_keys): the
+key itself (revoked, expiry changed, deleted), a membership (role changed, removed: a key acts
+as its creator and never outranks them), a member's account (deactivated, changed, deleted).
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from accounts.models import Membership, User
+from api.models import ApiKey
+from api.verified_keys import key_generations_replace
+
+
+def _replace_on_commit(tenant_ids: list[int]) -> None:
+    transaction.on_commit(lambda: key_generations_replace(tenant_ids), robust=True)
+
+
+@receiver([post_save, post_delete], sender=ApiKey, dispatch_uid="api.key_changed")
+@receiver([post_save, post_delete], sender=Membership, dispatch_uid="api.membership_changed")
+def on_key_or_membership_changed(instance: ApiKey | Membership, **_: object) -> None:
+    _replace_on_commit([instance.tenant_id])
+
+
+@receiver([post_save, post_delete], sender=User, dispatch_uid="api.user_changed")
+def on_user_changed(instance: User, **_: object) -> None:
+    # A deleted account's memberships went first (their own signals replaced those generations).
+    tenant_ids = Membership.objects.filter(user_id=instance.pk).values_list("tenant_id", flat=True)
+    _replace_on_commit(list(tenant_ids))
