@@ -2,7 +2,9 @@
 
 The order of a request: body size (413) -> authentication (401) -> permission (403/404) ->
 rate limits (429) -> Idempotency-Key (replay / 409 / 422) -> the handler, which parses,
-calls one service and renders.
+calls one service and renders. A remembered key is counted during authentication, in the Redis
+call that re-checks it (api.verified_keys), so a request it makes that the permission check
+refuses counts too; its 429 still comes after the permission check.
 """
 
 from __future__ import annotations
