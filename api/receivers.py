@@ -28,7 +28,9 @@ def on_key_or_membership_changed(instance: ApiKey | Membership, **_: object) -> 
 
 
 @receiver([post_save, post_delete], sender=User, dispatch_uid="api.user_changed")
-def on_user_changed(instance: User, **_: object) -> None:
+def on_user_changed(instance: User, update_fields: frozenset[str] | None = None, **_: object) -> None:
+    if update_fields is not None and update_fields <= {"last_login"}:
+        return  # each login: nothing a key is checked against or shows
     # A deleted account's memberships went first (their own signals replaced those generations).
     tenant_ids = Membership.objects.filter(user_id=instance.pk).values_list("tenant_id", flat=True)
     _replace_on_commit(list(tenant_ids))
