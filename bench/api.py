@@ -4,10 +4,11 @@
         .venv/bin/python bench/api.py [--seconds 5] [--rounds 3] [--connections 8]
 
 In a throwaway database (devtools.databases) with one tenant holding 100 projects:
-- api:   the Procfile's web role (uvicorn, devtools.processes.WebServer, one worker), the
-         project's settings: tenant routing, bearer key lookup with its creator's role,
-         scope check, the Redis rate-limit script, problem errors, cursor pagination with
-         filters and ordering, RateLimit-* headers;
+- api:   the Procfile's web role (gunicorn sync, devtools.processes.WebServer, one worker),
+         the project's settings: tenant routing, the bearer key with its creator's role
+         (looked up once, then remembered and re-checked in the rate-limit script: see
+         api/verified_keys.py), scope check, the Redis rate-limit script, problem errors,
+         cursor pagination with filters and ordering, RateLimit-* headers;
 - plain: gunicorn (one sync worker) serving a ListAPIView over the same rows with DRF's own
          cursor pagination, no tenancy and no authentication (bench/plain_drf_settings.py).
 wrk (loopback, 1 thread) loads each for `--seconds`, taking turns, `--rounds` times; req/s
