@@ -152,7 +152,9 @@ def main() -> None:
             print(f"{name:<6} per request: {counted['calls']:,.0f} Python calls, {counted['sql']:g} SQL "
                   f"statements, {counted['redis']:g} Redis commands (in-process, 100 requests)",
                   flush=True)  # fmt: skip
-        api = WebServer(settings_env, port=free_port(), workers=1, name="bench-api", DB_POOL_MAX_SIZE="4")
+        # As the Procfile starts the role: persistent connections, no pool (DB_POOL_MAX_SIZE is
+        # the `ws` role's, for ASGI's threads; gunicorn's sync worker keeps one connection).
+        api = WebServer(settings_env, port=free_port(), workers=1, name="bench-api")
         plain_port = free_port()
         plain = ManagedProcess(
             "bench-plain-drf",
