@@ -68,7 +68,8 @@ class ApiKeyAuthentication(BaseAuthentication):
             tenant_schema=request.tenant.schema_name,  # type: ignore[attr-defined]
             generation_key=generation_key(tenant_id),
         )
-        request.rate_limit = limit  # type: ignore[attr-defined]  (counted: check_throttles uses it)
+        # Counted: check_throttles uses it.
+        request.rate_limit = limit  # type: ignore[attr-defined]
         if limit is None or limit.key_generation != entry.generation:
             verified_keys.forget(digest)
             return None, None
@@ -81,7 +82,8 @@ class ApiKeyAuthentication(BaseAuthentication):
     def _looked_up(request: Request, digest: str, tenant_id: int) -> tuple[Remembered | None, ApiKey]:
         # The generation first, then the row: see api.verified_keys.
         if hasattr(request, "rate_limit"):  # counted just now, the generation read with it
-            generation = request.rate_limit.key_generation if request.rate_limit is not None else None
+            counted = request.rate_limit
+            generation = counted.key_generation if counted is not None else None
         else:
             generation = generation_read(generation_key(tenant_id))
         row = api_key_row_for_digest(digest=digest)

@@ -92,7 +92,7 @@ def rate_limit_hit(*, caller: str, tenant_schema: str, generation_key: str | Non
         (f"api:rl:{tenant_schema}", *parse_rate(settings.API_RATE_LIMIT_PER_TENANT)),
     ]
     keys = [key for key, _, _ in limits]
-    arguments: list[object] = [len(limits), *[window for _, _, window in limits]]
+    arguments: list[int | str] = [len(limits), *[window for _, _, window in limits]]
     if generation_key is not None:
         keys.append(generation_key)
         arguments.append(generation_token_new())
