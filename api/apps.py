@@ -6,4 +6,4 @@ class ApiConfig(AppConfig):
     verbose_name = "API"
 
     def ready(self) -> None:
-        from api import schema  # noqa: F401  (registers the OpenAPI extension of the key scheme)
+        from api import receivers, schema  # noqa: F401  (key cache invalidation; the key scheme's OpenAPI extension)

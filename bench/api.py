@@ -4,16 +4,20 @@
         .venv/bin/python bench/api.py [--seconds 5] [--rounds 3] [--connections 8]
 
 In a throwaway database (devtools.databases) with one tenant holding 100 projects:
-- api:   the Procfile's web role (uvicorn, devtools.processes.WebServer, one worker), the
-         project's settings: tenant routing, bearer key lookup with its creator's role,
-         scope check, the Redis rate-limit script, problem errors, cursor pagination with
-         filters and ordering, RateLimit-* headers;
+- api:   the Procfile's web role (gunicorn sync, devtools.processes.WebServer, one worker),
+         the project's settings: tenant routing, the bearer key with its creator's role
+         (looked up once, then remembered and re-checked in the rate-limit script: see
+         api/verified_keys.py), scope check, the Redis rate-limit script, problem errors,
+         cursor pagination with filters and ordering, RateLimit-* headers;
 - plain: gunicorn (one sync worker) serving a ListAPIView over the same rows with DRF's own
          cursor pagination, no tenancy and no authentication (bench/plain_drf_settings.py).
 wrk (loopback, 1 thread) loads each for `--seconds`, taking turns, `--rounds` times; req/s
-is the median over rounds. p95 is over 300 sequential requests to the API (Python client).
+is the median over rounds. CPU per request is the server's process tree, the database's
+PostgreSQL backends and the Redis server (the run's own Redis), user + system, over each load
+run divided by its requests, median over rounds: on a machine shared with other work it moves
+far less than req/s. p95 is over 300 sequential requests to the API (Python client).
 Target: api / plain >= 0.9. The last line is JSON:
-{"api_rps": .., "plain_drf_rps": .., "ratio": .., "p95_ms": ..}.
+{"api_rps": .., "plain_drf_rps": .., "ratio": .., "p95_ms": .., "cpu_ratio": .., ...}.
 """
 
 from __future__ import annotations
@@ -28,6 +32,9 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
+import redis
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (
@@ -41,7 +48,7 @@ from _common import (
     wrk_binary,
 )
 
-from devtools.databases import throwaway_database
+from devtools.databases import admin_connection, throwaway_database
 from devtools.processes import ManagedProcess, WebServer, free_port, url_answers
 
 TARGET_RATIO = 0.9
@@ -151,7 +158,9 @@ def main() -> None:
             print(f"{name:<6} per request: {counted['calls']:,.0f} Python calls, {counted['sql']:g} SQL "
                   f"statements, {counted['redis']:g} Redis commands (in-process, 100 requests)",
                   flush=True)  # fmt: skip
-        api = WebServer(settings_env, port=free_port(), workers=1, name="bench-api", DB_POOL_MAX_SIZE="4")
+        # As the Procfile starts the role: persistent connections, no pool (DB_POOL_MAX_SIZE is
+        # the `ws` role's, for ASGI's threads; gunicorn's sync worker keeps one connection).
+        api = WebServer(settings_env, port=free_port(), workers=1, name="bench-api")
         plain_port = free_port()
         plain = ManagedProcess(
             "bench-plain-drf",
@@ -176,25 +185,38 @@ def main() -> None:
                 assert len(rows) == 50, (name, len(rows))
             print(f"both answer {PATH} with a page of 50 (of 100 rows)", flush=True)
             runs: dict[str, list[float]] = {name: [] for name in targets}
+            cpu: dict[str, list[float]] = {name: [] for name in targets}
+            servers = {"api": api.pid, "plain": plain.pid}
             for round_number in range(1, args.rounds + 1):
                 for name, (url, headers) in targets.items():
                     load_with(wrk, url, headers, seconds=1, connections=args.connections)  # warm-up
-                    rps = load_with(wrk, url, headers, seconds=args.seconds, connections=args.connections)
+                    used = cpu_seconds(servers[name], database_url, env["REDIS_URL"])
+                    rps, requests = load_with(
+                        wrk, url, headers, seconds=args.seconds, connections=args.connections
+                    )
+                    used = cpu_seconds(servers[name], database_url, env["REDIS_URL"]) - used
+                    cpu_ms = used / requests * 1000
                     runs[name].append(rps)
-                    print(f"  round {round_number} {name:<6} {rps:8.0f} req/s", flush=True)
+                    cpu[name].append(cpu_ms)
+                    print(f"  round {round_number} {name:<6} {rps:8.0f} req/s  cpu {cpu_ms:6.3f} ms/request "
+                          f"(load average {os.getloadavg()[0]:.2f})", flush=True)  # fmt: skip
             latencies = sequential_latencies(api.port, host, secret, count=300)
         finally:
             api.stop()
             plain.stop()
+    api_cpu, plain_cpu = statistics.median(cpu["api"]), statistics.median(cpu["plain"])
     api_rps = statistics.median(runs["api"])
     plain_rps = statistics.median(runs["plain"])
     ratio = api_rps / plain_rps
     p95 = percentile(latencies, 0.95)
     verdict = "met" if ratio >= TARGET_RATIO else "MISSED"
     print(f"\napi {api_rps:.0f} req/s, plain DRF {plain_rps:.0f} req/s, ratio {ratio:.3f} "
-          f"(target >= {TARGET_RATIO}: {verdict}), p95 {p95:.2f} ms")  # fmt: skip
+          f"(target >= {TARGET_RATIO}: {verdict}), p95 {p95:.2f} ms; cpu per request {api_cpu:.3f} vs "
+          f"{plain_cpu:.3f} ms, ratio {plain_cpu / api_cpu:.3f}")  # fmt: skip
     print(json.dumps({"api_rps": round(api_rps, 1), "plain_drf_rps": round(plain_rps, 1),
                       "ratio": round(ratio, 3), "p95_ms": round(p95, 2),
+                      "api_cpu_ms": round(api_cpu, 3), "plain_drf_cpu_ms": round(plain_cpu, 3),
+                      "cpu_ratio": round(plain_cpu / api_cpu, 3),
                       "calls_ratio": round(work["plain"]["calls"] / work["api"]["calls"], 3),
                       "api_round_trips": work["api"]["sql"] + work["api"]["redis"],
                       "plain_round_trips": work["plain"]["sql"] + work["plain"]["redis"],
@@ -220,15 +242,41 @@ def fetch(url: str, headers: list[str]) -> str:
     return body
 
 
-def load_with(wrk: str, url: str, headers: list[str], *, seconds: int, connections: int) -> float:
-    """Requests per second of one wrk run sending `headers` (["-H", "Name: value", ...]); errors fail it."""
+def cpu_seconds(server_pid: int, database_url: str, redis_url: str) -> float:
+    """User + system CPU seconds so far of the server's process tree, the PostgreSQL backends
+    connected to the run's database, and the Redis server."""
+    database = database_url.rsplit("/", 1)[1]
+    with admin_connection(server_url()) as connection:
+        backends = [
+            pid
+            for (pid,) in connection.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s", [database]
+            ).fetchall()
+        ]
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    workers = [child.pid for child in psutil.Process(server_pid).children(recursive=True)]
+    for pid in [server_pid, *workers, *backends]:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    used = redis.Redis.from_url(redis_url).info("cpu")
+    return total + float(used["used_cpu_user"]) + float(used["used_cpu_sys"])
+
+
+def load_with(wrk: str, url: str, headers: list[str], *, seconds: int, connections: int) -> tuple[float, int]:
+    """Requests per second and requests of one wrk run sending `headers` (["-H", "Name: value",
+    ...]); errors fail it."""
     output = subprocess.run(
         [wrk, "-t1", f"-c{connections}", f"-d{seconds}s", *headers, url],
         check=True, capture_output=True, text=True,
     ).stdout  # fmt: skip
     if "Non-2xx" in output or "Socket errors" in output:
         raise SystemExit(f"wrk saw errors:\n{output}")
-    return float(output.split("Requests/sec:")[1].split()[0])
+    requests = int(output.split(" requests in ")[0].split()[-1])
+    return float(output.split("Requests/sec:")[1].split()[0]), requests
 
 
 def sequential_latencies(port: int, host: str, secret: str, *, count: int) -> list[float]:

@@ -551,6 +551,10 @@ SPECTACULAR_SETTINGS = {
 # hasher). Derived from SECRET_KEY unless given; changing it invalidates every key.
 API_KEY_HASH_SECRET = env.str("API_KEY_HASH_SECRET", default="") or f"api-key-hash:{SECRET_KEY}"
 API_KEY_LAST_USED_PRECISION_SECONDS = env.int("API_KEY_LAST_USED_PRECISION_SECONDS", default=60)
+# A process re-checks a key it accepted in the rate limits' Redis round trip instead of a query;
+# changes made through the models are seen at once, others (SQL by hand, QuerySet.update())
+# within this many seconds (api/verified_keys.py). 0 looks every key up on every request.
+API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=30)
 # "<requests>/<seconds>", per caller (a key or a signed-in person) and per organization.
 API_RATE_LIMIT_PER_CALLER = env.str("API_RATE_LIMIT_PER_CALLER", default="600/60")
 API_RATE_LIMIT_PER_TENANT = env.str("API_RATE_LIMIT_PER_TENANT", default="3000/60")

@@ -2,7 +2,9 @@
 
 The order of a request: body size (413) -> authentication (401) -> permission (403/404) ->
 rate limits (429) -> Idempotency-Key (replay / 409 / 422) -> the handler, which parses,
-calls one service and renders.
+calls one service and renders. A remembered key is counted during authentication, in the Redis
+call that re-checks it (api.verified_keys), so a request it makes that the permission check
+refuses counts too; its 429 still comes after the permission check.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from api.models import ApiKey
 from api.problems import PayloadTooLarge, PreconditionFailed
 from api.ratelimits import rate_limit_hit
 
+API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'"
 _ETAG = re.compile(r'^(?:W/)?"(?P<version>\d+)"$')
 
 
@@ -94,8 +97,14 @@ class ApiBehaviour(GenericAPIView):
             raise PayloadTooLarge() from None
 
     def check_throttles(self, request: Request) -> None:
-        limit = rate_limit_hit(caller=caller_of(request), tenant_schema=request.tenant.schema_name)  # type: ignore[attr-defined]
-        request.rate_limit = limit  # type: ignore[attr-defined]
+        # A remembered key was counted already, in the round trip that re-checked it
+        # (api.authentication).
+        if not hasattr(request, "rate_limit"):
+            request.rate_limit = rate_limit_hit(  # type: ignore[attr-defined]
+                caller=caller_of(request),
+                tenant_schema=request.tenant.schema_name,  # type: ignore[attr-defined]
+            )
+        limit = request.rate_limit  # type: ignore[attr-defined]
         if limit is not None and limit.exceeded:
             raise exceptions.Throttled(wait=limit.reset_seconds)
 
@@ -106,6 +115,9 @@ class ApiBehaviour(GenericAPIView):
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)
+        # JSON loads nothing and is framed by no one: the policy for API responses (OWASP's
+        # REST security cheat sheet), instead of the pages' (saas/csp.py keeps it as it is).
+        response["Content-Security-Policy"] = API_CONTENT_SECURITY_POLICY
         limit = getattr(request, "rate_limit", None)
         if limit is not None:
             for name, value in limit.headers().items():

@@ -10,16 +10,21 @@ from django.utils import timezone
 
 from api.redis_client import api_redis
 from api.services import api_key_create
+from api.verified_keys import verified_keys
 from tests.conftest import host_of
 
 
 @pytest.fixture(autouse=True)
 def _fresh_api_counters():
-    """Rate-limit counters and idempotency records of earlier tests (or runs) start over."""
+    """Rate-limit counters, key generations and idempotency records of earlier tests (or runs)
+    start over, and no key is remembered: tests that roll back never commit, so the on-commit
+    replacement of a key generation (api/receivers.py) never runs for the keys they made."""
     client = api_redis()
     for key in client.scan_iter("api:*", count=1000):
         client.delete(key)
+    verified_keys.clear()
     yield
+    verified_keys.clear()
 
 
 class Api:

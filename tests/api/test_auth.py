@@ -66,16 +66,23 @@ def test_read_scope_cannot_write_and_scopes_are_per_resource(tenant, make_key):
     assert problem_of(reader.get("/api/v1/members/"))["code"] == "scope_missing"
 
 
-def test_a_key_never_outranks_its_creator(tenant, owner, member_of, make_key):
+def test_a_key_never_outranks_its_creator(
+    tenant, owner, member_of, make_key, django_capture_on_commit_callbacks
+):
     from accounts.models import Membership
+    from accounts.services import membership_remove, membership_role_change
 
     admin = member_of(tenant, role="admin")
     key = Api(host_of(tenant), make_key("invitations:write", actor=admin))
-    assert key.get("/api/v1/invitations/").status_code == 200
-    Membership.objects.filter(user=admin, tenant=tenant).update(role="member")  # demoted later
+    assert key.get("/api/v1/invitations/").status_code == 200  # accepted, so remembered
+    membership = Membership.objects.get(user=admin, tenant=tenant)
+    # Committed changes: the key is looked up again at the next request (api.verified_keys).
+    with django_capture_on_commit_callbacks(execute=True):
+        membership_role_change(actor=owner, membership=membership, role="member")  # demoted later
     refused = key.post("/api/v1/invitations/", {"email": "new@example.com"})
     assert refused.status_code == 403 and problem_of(refused)["code"] == "role_too_low"
-    Membership.objects.filter(user=admin, tenant=tenant).delete()  # and then gone
+    with django_capture_on_commit_callbacks(execute=True):
+        membership_remove(actor=owner, membership=membership)  # and then gone
     assert problem_of(key.get("/api/v1/invitations/"))["code"] == "key_orphaned"
 
 

@@ -55,6 +55,23 @@ def test_every_page_has_the_strict_policy_and_the_other_headers(tenant, member_o
         assert "camera=()" in permissions and "publickey-credentials-get=(self)" in permissions
 
 
+def test_api_responses_have_the_api_policy_and_the_other_headers(tenant, member_of):
+    from api.services import api_key_create
+
+    _, secret = api_key_create(
+        tenant=tenant, actor=member_of(tenant, role="owner"), name="k", scopes=["projects:read"]
+    )
+    client = client_for(host_of(tenant))
+    for headers in ({"Authorization": f"Bearer {secret}"}, {"Authorization": "Bearer wrong"}):
+        response = client.get("/api/v1/projects/", headers=headers)
+        assert response.status_code in (200, 401)
+        assert response["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
+        assert response["X-Content-Type-Options"] == "nosniff"
+        assert response["X-Frame-Options"] == "DENY"
+        assert response["Referrer-Policy"] == "same-origin"
+        assert response["X-Request-ID"]
+
+
 def test_the_socket_clients_own_host_is_allowed_to_connect(tenant, member_of):
     browser = client_for(host_of(tenant))
     browser.force_login(member_of(tenant))
