@@ -14,8 +14,8 @@ connections, our routing: bench/request_settings.py "ours") serves bench/urls.py
 view. wrk (loopback, 1 thread, `--connections`) sends each request to the next host of a list,
 round robin (a Lua script): the one tenant's host on "1", `--hosts` distinct hosts spread over
 the `--tenants` on "1000" (so the host cache holds many entries and nearly every request moves
-the connection to another schema: a `SET search_path` and django-tenants' ContentType cache
-flush); also "1000/1 host": the "1000" server with one host, which separates the catalog's size
+the connection to another schema: a `SET search_path`, sent in one query with the view's
+SELECT, and django-tenants' ContentType cache flush); also "1000/1 host": the "1000" server with one host, which separates the catalog's size
 from the spread over hosts. Each run has a 2-second warm-up (every host resolved once), the
 variants take turns, `--rounds` times; figures are medians over rounds. CPU per request is the
 worker's plus its PostgreSQL backends' (from /proc), steadier than req/s on a shared machine.
