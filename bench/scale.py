@@ -15,10 +15,12 @@ view. wrk (loopback, 1 thread, `--connections`) sends each request to the next h
 round robin (a Lua script): the one tenant's host on "1", `--hosts` distinct hosts spread over
 the `--tenants` on "1000" (so the host cache holds many entries and nearly every request moves
 the connection to another schema: a `SET search_path`, sent in one query with the view's
-SELECT, and django-tenants' ContentType cache flush); also "1000/1 host": the "1000" server with one host, which separates the catalog's size
-from the spread over hosts. Each run has a 2-second warm-up (every host resolved once), the
-variants take turns, `--rounds` times; figures are medians over rounds. CPU per request is the
-worker's plus its PostgreSQL backends' (from /proc), steadier than req/s on a shared machine.
+SELECT, and django-tenants' ContentType cache flush); also "1000/1 host": the "1000" server
+with one host, which separates the catalog's size from the spread over hosts. Each run has a
+2-second warm-up (every host resolved once), the variants take turns, `--rounds` times;
+figures are medians over rounds. CPU per request is the worker's plus its PostgreSQL
+backends' (from /proc, the backends' share printed too), steadier than req/s on a shared
+machine.
 Before the load, each variant serves its host list in-process (WSGI, one at a time) while
 SQL statements, host-cache misses, ContentType cache flushes and Python calls are counted.
 
