@@ -20,15 +20,19 @@ MARKER = "schema_marker"
 def schemas(committed_tenant):
     """public and two tenant schemas, each with its own MARKER row naming it."""
     names = ["public", committed_tenant().schema_name, committed_tenant().schema_name]
-    connection.set_schema_to_public()
+    move_to("public")
     with connection.cursor() as cursor:
         for name in names:
             cursor.execute(f"CREATE TABLE {quote(name)}.{MARKER} (owner text)")
             cursor.execute(f"INSERT INTO {quote(name)}.{MARKER} VALUES (%s)", [name])
     yield names
-    connection.set_schema_to_public()
+    move_to("public")
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS public.{MARKER}")
+
+
+def move_to(schema: str) -> None:
+    connection.set_schema(schema)  # type: ignore[attr-defined]
 
 
 def owners(cursor=None) -> list[str]:
@@ -47,15 +51,15 @@ def session_path() -> str:
 
 def test_a_schema_move_costs_no_round_trip_of_its_own(schemas):
     public, first, second = schemas
-    connection.set_schema(first)
+    move_to(first)
     assert owners() == [first]
     for name in (second, first, public, second, second, first):
-        connection.set_schema(name)
+        move_to(name)
         with queries_sent(connection) as sent:
             assert owners() == [name]
         assert len(sent) == 1
     # Moving sends the SET in the same query as the statement; staying sends none.
-    connection.set_schema(second)
+    move_to(second)
     with queries_sent(connection) as sent:
         assert owners() == [second]
         assert owners() == [second]
@@ -66,15 +70,15 @@ def test_a_schema_move_costs_no_round_trip_of_its_own(schemas):
 @pytest.mark.parametrize("same_cursor", [True, False], ids=["same cursor", "new cursor"])
 def test_a_failing_statement_right_after_a_move_does_not_lose_the_schema(schemas, same_cursor):
     public, first, second = schemas
-    connection.set_schema(first)
+    move_to(first)
     assert owners() == [first]
-    connection.set_schema(second)
+    move_to(second)
     with connection.cursor() as cursor:
         with pytest.raises(DatabaseError):
             cursor.execute("SELECT 1 / 0")  # its implicit transaction undoes the SET with it
         assert owners(cursor if same_cursor else None) == [second]
     assert session_path() == f"{second}, public"
-    connection.set_schema_to_public()
+    move_to("public")
     with connection.cursor() as cursor, pytest.raises(DatabaseError):
         cursor.execute(f"SELECT no_such_column FROM {MARKER}")
     assert owners() == [public]
@@ -82,52 +86,52 @@ def test_a_failing_statement_right_after_a_move_does_not_lose_the_schema(schemas
 
 def test_a_failing_statement_in_a_savepoint_after_a_move_inside_a_transaction(schemas):
     public, first, second = schemas
-    connection.set_schema(first)
+    move_to(first)
     assert owners() == [first]
     with transaction.atomic():
-        connection.set_schema(second)
+        move_to(second)
         with pytest.raises(DatabaseError), transaction.atomic():
             owners_in_savepoint = owners()
-            connection.set_schema(public)
+            move_to(public)
             with connection.cursor() as cursor:
                 cursor.execute("SELECT 1 / 0")
         assert owners_in_savepoint == [second]
         # The rollback to the savepoint ran (no SET in front of it in the failed transaction)
         # and undid nothing the session still needs: public's path is sent again.
         assert owners() == [public]
-        connection.set_schema(second)
+        move_to(second)
         assert owners() == [second]
     with pytest.raises(DatabaseError), transaction.atomic():
-        connection.set_schema(first)
+        move_to(first)
         assert owners() == [first]
         raise DatabaseError("roll back the transaction that moved to the first tenant")
     assert owners() == [first]
-    connection.set_schema(second)
+    move_to(second)
     assert owners() == [second]
 
 
 def test_executemany_copy_and_server_side_cursors_run_in_the_schema_moved_to(schemas):
     public, first, second = schemas
-    connection.set_schema(first)
+    move_to(first)
     assert owners() == [first]
 
-    connection.set_schema(second)
+    move_to(second)
     with connection.cursor() as cursor:
         cursor.executemany(f"INSERT INTO {MARKER} VALUES (%s)", [["many-1"], ["many-2"]])
     assert owners() == ["many-1", "many-2", second]
 
-    connection.set_schema(first)
+    move_to(first)
     with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {MARKER} TO STDOUT") as copy:
         copied = [bytes(row).decode().strip() for row in copy]
     assert copied == [first]
 
-    connection.set_schema(second)
+    move_to(second)
     with connection.chunked_cursor() as cursor:
         assert cursor.cursor.name  # a server-side cursor: its DECLARE cannot carry a SET
         cursor.execute(f"SELECT owner FROM {MARKER} WHERE owner LIKE 'many-%' ORDER BY owner")
         assert [owner for (owner,) in cursor.fetchall()] == ["many-1", "many-2"]
 
-    connection.set_schema(public)
+    move_to(public)
     with connection.cursor() as cursor:
         cursor.execute(f"VACUUM {MARKER}")  # refuses a multi-statement query: sent after its own SET
     assert owners() == [public]
@@ -139,7 +143,7 @@ def test_alternating_tenants_in_transactions_on_one_connection(schemas):
     for round_number in range(3):
         for name in (first, second, public):
             with transaction.atomic():
-                connection.set_schema(name)
+                move_to(name)
                 with connection.cursor() as cursor:
                     cursor.execute(f"INSERT INTO {MARKER} VALUES (%s)", [f"{name}-{round_number}"])
                 assert owners() == sorted([name, *(f"{name}-{n}" for n in range(round_number + 1))])
