@@ -14,11 +14,13 @@ connections, our routing: bench/request_settings.py "ours") serves bench/urls.py
 view. wrk (loopback, 1 thread, `--connections`) sends each request to the next host of a list,
 round robin (a Lua script): the one tenant's host on "1", `--hosts` distinct hosts spread over
 the `--tenants` on "1000" (so the host cache holds many entries and nearly every request moves
-the connection to another schema: a `SET search_path` and django-tenants' ContentType cache
-flush); also "1000/1 host": the "1000" server with one host, which separates the catalog's size
-from the spread over hosts. Each run has a 2-second warm-up (every host resolved once), the
-variants take turns, `--rounds` times; figures are medians over rounds. CPU per request is the
-worker's plus its PostgreSQL backends' (from /proc), steadier than req/s on a shared machine.
+the connection to another schema: a `SET search_path`, sent in one query with the view's
+SELECT, and django-tenants' ContentType cache flush); also "1000/1 host": the "1000" server
+with one host, which separates the catalog's size from the spread over hosts. Each run has a
+2-second warm-up (every host resolved once), the variants take turns, `--rounds` times;
+figures are medians over rounds. CPU per request is the worker's plus its PostgreSQL
+backends' (from /proc, the backends' share printed too), steadier than req/s on a shared
+machine.
 Before the load, each variant serves its host list in-process (WSGI, one at a time) while
 SQL statements, host-cache misses, ContentType cache flushes and Python calls are counted.
 
@@ -137,7 +139,7 @@ def main() -> None:
             )
 
         servers: dict[str, WebServer] = {}
-        runs: dict[str, list[tuple[float, float, float]]] = {variant: [] for variant in hosts}
+        runs: dict[str, list[tuple[float, float, float, float]]] = {variant: [] for variant in hosts}
         try:
             for name, url in urls.items():
                 servers[name] = WebServer(
@@ -158,15 +160,18 @@ def main() -> None:
                     database = database_name(urls[database_of[variant]])
                     url = f"http://127.0.0.1:{server.port}{PATH}"
                     load(scripts[variant], url, seconds=2, connections=args.connections)  # warm-up
-                    cpu_before = cpu_seconds(server.pid, database)
+                    server_before, postgres_before = cpu_seconds(server.pid, database)
                     rps, median_ms, requests = load(
                         scripts[variant], url, seconds=args.seconds, connections=args.connections
                     )
-                    cpu_ms = (cpu_seconds(server.pid, database) - cpu_before) / requests * 1000
-                    runs[variant].append((rps, median_ms, cpu_ms))
+                    server_after, postgres_after = cpu_seconds(server.pid, database)
+                    postgres_ms = (postgres_after - postgres_before) / requests * 1000
+                    cpu_ms = (server_after - server_before) / requests * 1000 + postgres_ms
+                    runs[variant].append((rps, median_ms, cpu_ms, postgres_ms))
                     print(
                         f"  round {round_number} {variant:<14} {rps:7.0f} req/s  median {median_ms:6.2f} ms  "
-                        f"cpu {cpu_ms:5.2f} ms/request  (load average {os.getloadavg()[0]:.1f})",
+                        f"cpu {cpu_ms:5.2f} ms/request, postgres {postgres_ms:4.2f} of it  "
+                        f"(load average {os.getloadavg()[0]:.1f})",
                         flush=True,
                     )
         finally:
@@ -188,7 +193,7 @@ def main() -> None:
                 )
 
     figures = {
-        variant: tuple(statistics.median(run[i] for run in results) for i in range(3))
+        variant: tuple(statistics.median(run[i] for run in results) for i in range(4))
         for variant, results in runs.items()
     }
     provision_figures = {name: summary(values) for name, values in provisioning.items()}
@@ -205,15 +210,15 @@ def report(
     seconds: float,
 ) -> None:
     many = f"{args.tenants}"
-    one_rps, _, one_cpu = figures["1"]
+    one_rps, _, one_cpu, _ = figures["1"]
     print(
         f"\n{'pages':<14} {'hosts':>5} {'req/s':>7} {'median ms':>10} {'vs 1':>6} "
-        f"{'cpu ms/req':>11} {'vs 1':>6}"
+        f"{'cpu ms/req':>11} {'vs 1':>6} {'postgres':>9}"
     )
-    for variant, (rps, median_ms, cpu_ms) in figures.items():
+    for variant, (rps, median_ms, cpu_ms, postgres_ms) in figures.items():
         print(
             f"{variant:<14} {len(hosts[variant]):>5} {rps:>7.0f} {median_ms:>10.2f} {rps / one_rps:>6.3f} "
-            f"{cpu_ms:>11.3f} {one_cpu / cpu_ms:>6.3f}"
+            f"{cpu_ms:>11.3f} {one_cpu / cpu_ms:>6.3f} {postgres_ms:>9.3f}"
         )
     print(f"\n{'provisioning':<14} {'n':>5} {'median ms':>10} {'p95 ms':>8} {'min ms':>8} {'max ms':>8}")
     for name, summ in provision_figures.items():
@@ -248,6 +253,8 @@ def report(
                 "pages_cpu_ms_1000": round(figures[many][2], 3),
                 "pages_cpu_ms_1": round(one_cpu, 3),
                 "pages_cpu_ratio_1000_vs_1": round(cpu_ratio, 3),
+                "pages_postgres_cpu_ms_1000": round(figures[many][3], 3),
+                "pages_postgres_cpu_ms_1": round(figures["1"][3], 3),
                 "pages_rps_1000_one_host": round(figures[f"{many}/1 host"][0], 1),
                 "sql_1000": work[many]["sql"],
                 "sql_1": work["1"]["sql"],
@@ -351,8 +358,9 @@ statements = collections.Counter()
 execute = Cursor.execute
 def counting_execute(self, sql, *args, **kwargs):  # the driver's cursor: SET search_path too
     text = sql if isinstance(sql, str) else sql.decode() if isinstance(sql, bytes) else str(sql)
-    if text.startswith("SET search_path"):
-        key = "SET search_path"
+    if text.startswith("SET search_path"):  # alone, or in one query with the next statement
+        rest = text.split("; ", 1)[1].split() if "; " in text else []
+        key = "SET search_path" + (f"; {rest[0]}" if rest else "")
     elif "tenants_domain" in text:
         key = "host lookup"
     else:
@@ -401,8 +409,8 @@ def count_work(url: str, hosts_file: Path) -> dict:
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
-def cpu_seconds(server_pid: int, database: str) -> float:
-    """User + system CPU time of the server's processes and of its PostgreSQL backends."""
+def cpu_seconds(server_pid: int, database: str) -> tuple[float, float]:
+    """User + system CPU time of the server's processes, and of its PostgreSQL backends."""
     with admin_connection(server_url()) as conn:
         backends = [
             pid
@@ -412,15 +420,19 @@ def cpu_seconds(server_pid: int, database: str) -> float:
             ).fetchall()
         ]
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
+
+    def seconds(pids: list[int]) -> float:
+        total = 0.0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except FileNotFoundError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+        return total
+
     workers = [child.pid for child in psutil.Process(server_pid).children(recursive=True)]
-    for pid in [server_pid, *workers, *backends]:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
-    return total
+    return seconds([server_pid, *workers]), seconds(backends)
 
 
 def load(script: Path, url: str, *, seconds: int, connections: int) -> tuple[float, float, int]:

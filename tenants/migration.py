@@ -31,13 +31,13 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.apps import apps
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.migration import Migration
@@ -98,6 +98,26 @@ class _SchemaExecutor(MigrationExecutor):
         if clean_start:
             return self._full_plan
         return super().migration_plan(targets, clean_start=clean_start)
+
+    def apply_migration(self, state, migration, fake=False, fake_initial=False):
+        """Apply a migration and record it in one transaction.
+
+        Django records a migration whose schema editor deferred SQL (the index of an added
+        field, say) only after that editor's transaction has committed, so a run killed in
+        between leaves the DDL without its record, and the resumed run fails on it ("column
+        ... already exists"). In an outer transaction the editor's becomes a savepoint and
+        both commit together. Non-atomic migrations cannot be helped.
+        """
+        with self._with_its_record(migration):
+            return super().apply_migration(state, migration, fake=fake, fake_initial=fake_initial)
+
+    def unapply_migration(self, state, migration, fake=False):
+        """Unapply a migration and remove its record in one transaction (Django: two)."""
+        with self._with_its_record(migration):
+            return super().unapply_migration(state, migration, fake=fake)
+
+    def _with_its_record(self, migration: Migration):
+        return transaction.atomic(using=self.connection.alias) if migration.atomic else nullcontext()
 
 
 class _KnownTableRecorder(MigrationRecorder):

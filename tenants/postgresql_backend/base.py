@@ -7,6 +7,13 @@ the same, so the statement runs only when a connection really moves between sche
 gets a session whose path is unknown).
 Rollbacks and reconnects still reset it (handled by the parent class).
 
+When it does run, it is not a round trip of its own: it is sent in one simple query with the
+next statement (`SET search_path = ...; <statement>`). With 1,000 tenants spread over 200
+hosts nearly every request moves the connection, and that second round trip cost about 8%
+of the CPU per request (bench/scale.py, docs/benchmarks.md). Statements that cannot carry it
+(executemany's pipeline, COPY, single-row streams, a server-side cursor's DECLARE, VACUUM and
+the others refused in a multi-statement query) get it sent alone just before them.
+
 Behind PgBouncer in transaction pooling mode (DATABASE_POOLING=transaction) a session-level
 `SET search_path` is unsafe: it stays on whichever server connection ran it, while this
 client's next transaction may run on another server connection, one whose session another
@@ -26,13 +33,19 @@ again when that connection is borrowed next.
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db.backends.postgresql.base import Cursor
 from django_tenants.postgresql_backend.base import DatabaseWrapper as TenantDatabaseWrapper
-from django_tenants.utils import quote_schema_name
-from psycopg import sql
+from django_tenants.utils import get_limit_set_calls, quote_schema_name
+from psycopg import errors, sql
+from psycopg.pq import TransactionStatus
 
-# Attribute on the driver's connection object: the search path its session has now.
+# Attribute on the driver's connection object: the search path its session has now (committed).
 _SESSION_SEARCH_PATH = "_tenants_search_path"
+# Attribute on the driver's connection object: (paths, "SET search_path = ...; ") to send in
+# the same query as the next statement (session pooling). While it is there the session's
+# path is unknown, so _SESSION_SEARCH_PATH is None.
+_PENDING_SEARCH_PATH = "_tenants_pending_search_path"
 # Attribute on the driver's connection object: the `SET search_path = ...; ` every statement
 # starts with (transaction pooling).
 _STATEMENT_SEARCH_PATH = "_tenants_statement_search_path"
@@ -42,17 +55,73 @@ def transaction_pooling() -> bool:
     return getattr(settings, "DATABASE_POOLING", "session") == "transaction"
 
 
+def _set_search_path(paths: list[str]) -> str:
+    return f"SET search_path = {', '.join(quote_schema_name(name) for name in paths)}; "
+
+
 # Django defines its psycopg 3 cursors conditionally, where the type checker cannot see them.
 _DjangoCursor: Any = Cursor
 
 
-class SearchPathPerStatementCursor(_DjangoCursor):
-    """Django's client-side-binding cursor, sending the search path with every statement."""
+class SearchPathCursor(_DjangoCursor):
+    """Django's client-side-binding cursor, sending `SET search_path` in one query with a statement.
+
+    A simple query holding several statements runs as one implicit transaction outside a
+    transaction block: when the statement fails, its SET is undone too. So a pending SET is
+    dropped only once its query succeeded; after a failure the next statement carries it again.
+    """
 
     def execute(self, query, params=None, **kwargs):
-        prefix = getattr(self.connection, _STATEMENT_SEARCH_PATH, None)
-        if not prefix:
+        connection = self.connection
+        per_statement = getattr(connection, _STATEMENT_SEARCH_PATH, None)
+        if per_statement:
+            return self._execute_after(per_statement, query, params, kwargs)
+        pending = getattr(connection, _PENDING_SEARCH_PATH, None)
+        # In a failed transaction only a rollback runs, and a SET in front would make it fail.
+        if pending is None or connection.info.transaction_status == TransactionStatus.INERROR:
             return super().execute(query, params, **kwargs)
+        paths, prefix = pending
+        try:
+            self._execute_after(prefix, query, params, kwargs)
+        except errors.ActiveSqlTransaction:
+            # VACUUM, CREATE INDEX CONCURRENTLY and the like refuse a multi-statement query.
+            if connection.info.transaction_status != TransactionStatus.IDLE:
+                raise
+            self.send_pending_search_path()
+            return super().execute(query, params, **kwargs)
+        self._search_path_sent(paths)
+        return self
+
+    def executemany(self, query, params_seq, **kwargs):
+        if not getattr(self.connection, _STATEMENT_SEARCH_PATH, None):
+            # psycopg pipelines executemany(), and a pipeline takes one statement per query.
+            self.send_pending_search_path()
+            return super().executemany(query, params_seq, **kwargs)
+        total = 0
+        for params in params_seq:
+            self.execute(query, params)
+            total += max(self.rowcount, 0)
+        self._rowcount = total
+        return None
+
+    # COPY and single-row mode take one statement per query as well.
+    def copy(self, *args, **kwargs):
+        self.send_pending_search_path()
+        return super().copy(*args, **kwargs)
+
+    def stream(self, *args, **kwargs):
+        self.send_pending_search_path()
+        return super().stream(*args, **kwargs)
+
+    def send_pending_search_path(self) -> None:
+        """Send a pending `SET search_path` as a query of its own."""
+        pending = getattr(self.connection, _PENDING_SEARCH_PATH, None)
+        if pending is None or self.connection.info.transaction_status == TransactionStatus.INERROR:
+            return
+        super().execute(pending[1])
+        self._search_path_sent(pending[0])
+
+    def _execute_after(self, prefix, query, params, kwargs):
         if isinstance(query, bytes):
             query = prefix.encode() + query
         elif isinstance(query, str):
@@ -63,23 +132,19 @@ class SearchPathPerStatementCursor(_DjangoCursor):
         self.nextset()  # past the SET's result, to the statement's
         return self
 
-    def executemany(self, query, params_seq, **kwargs):
-        if not getattr(self.connection, _STATEMENT_SEARCH_PATH, None):
-            return super().executemany(query, params_seq, **kwargs)
-        # psycopg pipelines executemany(), and a pipeline takes one statement per query.
-        total = 0
-        for params in params_seq:
-            self.execute(query, params)
-            total += max(self.rowcount, 0)
-        self._rowcount = total
-        return None
+    def _search_path_sent(self, paths: list[str]) -> None:
+        connection = self.connection
+        setattr(connection, _PENDING_SEARCH_PATH, None)
+        # Outside a transaction the query's implicit one has committed the SET; inside one, a
+        # rollback may still undo it (and a pool rolls back a connection given back mid-way).
+        durable = connection.info.transaction_status == TransactionStatus.IDLE
+        setattr(connection, _SESSION_SEARCH_PATH, paths if durable else None)
 
 
 class DatabaseWrapper(TenantDatabaseWrapper):
     def get_connection_params(self):
         params = super().get_connection_params()
-        if transaction_pooling():
-            params["cursor_factory"] = SearchPathPerStatementCursor
+        params["cursor_factory"] = SearchPathCursor
         return params
 
     def set_tenant(self, tenant, include_public=True):
@@ -103,21 +168,35 @@ class DatabaseWrapper(TenantDatabaseWrapper):
         remembered = self.connection and getattr(self.connection, _SESSION_SEARCH_PATH, None)
         if remembered and self.schema_name and remembered == self._get_cursor_search_paths():
             self.search_path_set_schemas = remembered
+            setattr(self.connection, _PENDING_SEARCH_PATH, None)
 
     def _handle_search_path(self, cursor=None):
         if transaction_pooling():
             if self.connection is not None and not self._setting_search_path:
-                paths = ", ".join(quote_schema_name(name) for name in self._get_cursor_search_paths())
-                setattr(self.connection, _STATEMENT_SEARCH_PATH, f"SET search_path = {paths}; ")
+                prefix = _set_search_path(self._get_cursor_search_paths())
+                setattr(self.connection, _STATEMENT_SEARCH_PATH, prefix)
             return
-        super()._handle_search_path(cursor)
-        if self.connection is None:
+        if self._setting_search_path or self.connection is None:
+            return
+        connection = self.connection
+        if not (get_limit_set_calls() and self.search_path_set_schemas):
+            if not self.schema_name:
+                raise ImproperlyConfigured("Database schema not set. Did you forget to call set_tenant()?")
+            # Not sent now: the next statement carries it, saving a round trip per schema move.
+            paths = self._get_cursor_search_paths()
+            setattr(connection, _PENDING_SEARCH_PATH, (paths, _set_search_path(paths)))
+            setattr(connection, _SESSION_SEARCH_PATH, None)
+            self.search_path_set_schemas = paths
+        if getattr(connection, _PENDING_SEARCH_PATH, None) is not None:
+            if cursor is None:  # a server-side cursor: its DECLARE cannot carry the SET
+                with connection.cursor() as raw:
+                    raw.send_pending_search_path()
             return
         # Only a path set outside any transaction surely outlives this use of the connection:
         # a pool rolls back a connection given back mid-transaction, undoing a SET made there.
         # Trusting a stale path would serve one tenant's request from another's schema.
         durable = not self.in_atomic_block and self.get_autocommit()
-        setattr(self.connection, _SESSION_SEARCH_PATH, self.search_path_set_schemas if durable else None)
+        setattr(connection, _SESSION_SEARCH_PATH, self.search_path_set_schemas if durable else None)
 
     def _forget_session_search_path(self) -> None:
         # A SET inside a transaction that is rolled back is undone with it.

@@ -90,6 +90,15 @@ def recorded(url: str, schema: str, app: str) -> list[tuple[str, str]]:
     return [(row[0], row[1]) for row in rows]
 
 
+def widget_columns(url: str, schema: str) -> set[str]:
+    columns = query(
+        url,
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
+        [schema, "migration_app_widget"],
+    )
+    return {name for (name,) in columns}
+
+
 def current_count(url: str) -> int:
     return sum(recorded(url, schema, "migration_app") == TENANT_TARGET for schema in tenant_schemas(url))
 
@@ -126,12 +135,7 @@ def test_a_run_killed_midway_resumes_and_applies_nothing_twice(migration_db, sig
             f'SELECT app, name, count(*) FROM "{schema}".django_migrations GROUP BY 1, 2 HAVING count(*) > 1',
         )
         assert rows == [], f"{schema} applied {rows} twice"
-        columns = query(
-            url,
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
-            [schema, "migration_app_widget"],
-        )
-        assert {"id", "name", "note"} == {name for (name,) in columns}
+        assert widget_columns(url, schema) == {"id", "name", "note"}
         # The shared upgrade ran once, in public, and costs the tenant schemas nothing.
         assert recorded(url, schema, "shared_migration_app") == []
         assert query(url, "SELECT to_regclass(%s)", [f'"{schema}".shared_migration_app_gadget']) == [(None,)]
@@ -142,6 +146,44 @@ def test_a_run_killed_midway_resumes_and_applies_nothing_twice(migration_db, sig
     third = migrate(url)
     assert third.returncode == 0, third.stderr
     assert "30 tenant schemas: 30 current, 0 behind" in third.stdout
+
+
+def test_a_migration_commits_with_its_record_or_not_at_all(migration_db):
+    """What a run killed between a migration's DDL and its record (SIGKILL, say) must not leave.
+
+    0002 adds a field with an index, which Django's schema editor defers, and Django records
+    such a migration only after the editor's transaction has committed. A trigger refusing
+    0002's record in one schema stands for the run dying in between: the column must go too,
+    or the next run fails on it ("column note ... already exists").
+    """
+    url = migration_db
+    tenants_create(url, 3)
+    refusing = tenant_schemas(url)[1]
+    query(
+        url,
+        f'CREATE FUNCTION "{refusing}".refuse_record() RETURNS trigger LANGUAGE plpgsql '
+        "AS $$ BEGIN RAISE EXCEPTION 'record refused'; END $$",
+    )
+    query(
+        url,
+        f'CREATE TRIGGER refuse BEFORE INSERT ON "{refusing}".django_migrations FOR EACH ROW '
+        f"WHEN (NEW.name = '0002_widget_note') EXECUTE FUNCTION \"{refusing}\".refuse_record()",
+    )
+
+    first = migrate(url)
+    assert first.returncode != 0
+    assert f"{refusing}: " in first.stderr and "record refused" in first.stderr
+    assert recorded(url, refusing, "migration_app") == [("migration_app", "0001_initial")]
+    assert widget_columns(url, refusing) == {"id", "name"}
+    for schema in tenant_schemas(url):
+        if schema != refusing:
+            assert recorded(url, schema, "migration_app") == TENANT_TARGET, schema
+
+    query(url, f'DROP TRIGGER refuse ON "{refusing}".django_migrations')
+    second = migrate(url)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert recorded(url, refusing, "migration_app") == TENANT_TARGET
+    assert widget_columns(url, refusing) == {"id", "name", "note"}
 
 
 def test_a_failing_schema_is_reported_and_the_others_finish(migration_db):
