@@ -182,7 +182,7 @@ def _instrument_sql() -> None:
 
 def _sql_span(execute: Any, sql: str, params: Any, many: bool, context: Mapping[str, Any]) -> Any:
     # Started, not made current: nothing runs inside a statement that could be its child, and
-    # attaching and detaching the context for each one is measurable (bench/tracing.py).
+    # attaching and detaching the context for each one showed in the profile (docs/benchmarks.md).
     operation = sql.lstrip()[:16].split(None, 1)[0].upper() if sql.strip() else "SQL"
     span = tracer.start_span(
         operation,
