@@ -5,8 +5,9 @@ TracingMiddleware: the request's server span. OpenTelemetry's Django instrumenta
 (opentelemetry-instrumentation-django) was measured and replaced: profiling bench/tracing.py's
 one-query page under gunicorn, its middleware took about a sixth of the worker's request time
 (1.1 of 6.5 s for 686 requests; docs/benchmarks.md, "Tracing cost"): it builds the absolute
-URL three times to match the excluded URLs, resolves the path once more for the span's name, copies the WSGI environ into a dozen attributes, and fills
-the attribute sets of its HTTP metrics even with no meter provider installed. This one keeps
+URL three times to match the excluded URLs, resolves the path once more for the span's name,
+copies the WSGI environ into a dozen attributes, and fills the attribute sets of its HTTP
+metrics even with no meter provider installed. This one keeps
 what a trace needs: the W3C parent from the request's headers, the span named by the route,
 the method, path, host, client and status as OpenTelemetry's HTTP semantic conventions name
 them, an error status for 5xx and the exception (got_request_exception). It reads the Host
