@@ -76,6 +76,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"])
 # a form on our pages posts from. A wildcard for `*.<base>` would let any tenant's host (or a
 # page an attacker gets onto one) post to every other tenant.
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Our 403 page for a failed CSRF check, with the request id like the other error pages.
+CSRF_FAILURE_VIEW = "saas.errors.csrf_failure"
 
 # --- Applications ------------------------------------------------------------------------
 SHARED_APPS = [

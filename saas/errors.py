@@ -12,6 +12,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.core.handlers.exception import response_for_exception
 from django.http import HttpRequest, HttpResponse, HttpResponseServerError
+from django.shortcuts import render
 from django.template import loader
 
 from saas.unavailable import database_unavailable_response
@@ -53,3 +54,9 @@ class ViewExceptionMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse:
         return response_for_exception(request, exception)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """settings.CSRF_FAILURE_VIEW: Django's own page renders without the request (and so
+    without the request id the other error pages show); this one renders ours with it."""
+    return render(request, "403_csrf.html", status=403)

@@ -1,8 +1,9 @@
 """Traces (OpenTelemetry) and error reports (Sentry), started once per process.
 
 Tracing is on only when `OTEL_EXPORTER_OTLP_ENDPOINT` is set: then each process installs the
-SDK's tracer provider exporting over OTLP/HTTP (batched), the Django, Celery, Redis and
-requests instrumentations and a span per SQL statement. Unset, nothing is installed: the API's
+SDK's tracer provider exporting over OTLP/HTTP (batched), a server span per request
+(saas.otel.TracingMiddleware), the Celery, Redis and requests instrumentations and a span per
+SQL statement. Unset, nothing is installed: the API's
 no-op tracer answers the few spans the project opens itself (`tracer` below) and costs
 nothing measurable (bench/tracing.py).
 
@@ -156,20 +157,17 @@ def tracing_flush(timeout_millis: int = 5000) -> None:
 
 def _instrument() -> None:
     from opentelemetry.instrumentation.celery import CeleryInstrumentor
-    from opentelemetry.instrumentation.django import DjangoInstrumentor
     from opentelemetry.instrumentation.redis import RedisInstrumentor
     from opentelemetry.instrumentation.requests import RequestsInstrumentor
 
-    # Django's: its middleware goes first in MIDDLEWARE, so this runs before the handler loads;
-    # replaced by our subclass (saas/otel.py: malformed Host headers).
-    DjangoInstrumentor().instrument(excluded_urls="healthz,readyz")
-    instrumented = "opentelemetry.instrumentation.django.middleware.otel_middleware._DjangoMiddleware"
-    settings.MIDDLEWARE = [
-        "saas.otel.TracingMiddleware" if entry == instrumented else entry for entry in settings.MIDDLEWARE
-    ]
+    # The request's span (saas/otel.py: why not the Django instrumentation): first, so the
+    # request id, tenant and user bound by the later middleware land on it. This runs before
+    # the handler loads MIDDLEWARE (config.wsgi, config.asgi).
+    if "saas.otel.TracingMiddleware" not in settings.MIDDLEWARE:
+        settings.MIDDLEWARE = ["saas.otel.TracingMiddleware", *settings.MIDDLEWARE]
     CeleryInstrumentor().instrument()
     RedisInstrumentor().instrument()
-    # The OTLP exporter's own posts are not traced (they use their own session, not patched).
+    # The OTLP exporter's own posts are not traced (the SDK suppresses instrumentation there).
     RequestsInstrumentor().instrument()
     _instrument_sql()
 
@@ -195,16 +193,27 @@ def _instrument_sql() -> None:
 
 
 def _sql_span(execute: Any, sql: str, params: Any, many: bool, context: Mapping[str, Any]) -> Any:
-    connection = context["connection"]
-    operation = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else "SQL"
-    attributes = {
-        "db.system.name": "postgresql",
-        "db.namespace": connection.settings_dict.get("NAME") or "",
-        "db.query.text": sql[:2000],
-        "db.operation.name": operation,
-    }
-    with tracer.start_as_current_span(operation, kind=trace.SpanKind.CLIENT, attributes=attributes):
+    # Started, not made current: nothing runs inside a statement that could be its child, and
+    # attaching and detaching the context for each one showed in the profile (docs/benchmarks.md).
+    operation = sql.lstrip()[:16].split(None, 1)[0].upper() if sql.strip() else "SQL"
+    span = tracer.start_span(
+        operation,
+        kind=trace.SpanKind.CLIENT,
+        attributes={
+            "db.system.name": "postgresql",
+            "db.namespace": context["connection"].settings_dict.get("NAME") or "",
+            "db.query.text": sql[:2000],
+            "db.operation.name": operation,
+        },
+    )
+    try:
         return execute(sql, params, many, context)
+    except Exception as error:
+        span.record_exception(error)
+        span.set_status(trace.StatusCode.ERROR, type(error).__name__)
+        raise
+    finally:
+        span.end()
 
 
 # --- Celery's process signals (connected in saas.observability.connect_celery_signals) -------

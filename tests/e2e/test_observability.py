@@ -220,3 +220,36 @@ def test_sentry_events_carry_the_tenant_and_no_secret(wsgi_server, telemetry_sin
     raw = telemetry_sink.sentry_raw().decode(errors="replace")
     for name, secret in secrets.items():
         assert secret not in raw, (name, raw[max(raw.find(secret) - 300, 0) : raw.find(secret) + 100])
+
+
+def test_the_request_span_continues_the_callers_trace_and_names_the_route(
+    wsgi_server, telemetry_sink, make_tenant
+):
+    tenant = make_tenant()
+    caller_trace, caller_span = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+    base = f"http://127.0.0.1:{wsgi_server.port}"
+    host = f"{host_of(tenant)}:{wsgi_server.port}"
+    response = requests.get(
+        f"{base}/auth/handoff/",
+        headers={"Host": host, "traceparent": f"00-{caller_trace}-{caller_span}-01"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    # A Host Django refuses (DisallowedHost) still gets the unknown-host page, traced.
+    malformed = requests.get(f"{base}/", headers={"Host": "bad_host..example"}, timeout=10)
+    assert malformed.status_code == 404
+    assert requests.get(f"{base}/healthz", timeout=10).status_code == 200
+
+    span = telemetry_sink.wait_for_span(
+        lambda s: s.trace_id == caller_trace and s.kind == SPAN_KIND_SERVER, message="the request span"
+    )
+    assert span.parent_span_id == caller_span
+    assert span.name == "GET auth/handoff/" and span.attributes["http.route"] == "auth/handoff/"
+    assert span.attributes["http.request.method"] == "GET"
+    assert span.attributes["http.response.status_code"] == response.status_code
+    assert span.attributes["tenant.id"] == tenant.schema_name
+    assert span.attributes["http.request_id"] == response.headers["X-Request-ID"]
+    telemetry_sink.wait_for_span(
+        lambda s: s.attributes.get("server.address") == "bad_host..example", message="the malformed host"
+    )
+    assert not [s for s in telemetry_sink.spans() if s.attributes.get("url.path") == "/healthz"]

@@ -92,3 +92,12 @@ def test_the_500_page_shows_the_id(make_tenant, member_of):
     assert response.status_code == 500
     assert response[REQUEST_ID_HEADER] == "broken-page-1"
     assert shown(response, "broken-page-1")
+
+
+def test_the_csrf_failure_page_shows_the_id(db):
+    client = Client(HTTP_HOST=settings.SAAS_BASE_DOMAIN, enforce_csrf_checks=True)
+    response = client.post("/signup/", {"email": "a@example.com"}, HTTP_X_REQUEST_ID="csrf-request-1")
+    assert response.status_code == 403
+    assert response[REQUEST_ID_HEADER] == "csrf-request-1"
+    assert shown(response, "csrf-request-1")
+    assert "This form has expired" in response.content.decode()
