@@ -90,3 +90,32 @@ def quick_defaults(parser: argparse.ArgumentParser, **values: object) -> None:
     parser.add_argument("--quick", action="store_true", help=help_text)
     if quick():
         parser.set_defaults(**values)
+
+
+def server_pids(server_pid: int) -> list[int]:
+    """A server and its descendants (gunicorn's and uvicorn's workers are children)."""
+    import psutil
+
+    return [server_pid, *(child.pid for child in psutil.Process(server_pid).children(recursive=True))]
+
+
+def backend_pids(where: str, params: list[str]) -> list[int]:
+    """PIDs of the PostgreSQL backends matching `where` on pg_stat_activity."""
+    from devtools.databases import admin_connection
+
+    with admin_connection(server_url()) as connection:
+        rows = connection.execute(f"SELECT pid FROM pg_stat_activity WHERE {where}", params).fetchall()
+    return [pid for (pid,) in rows]
+
+
+def cpu_seconds_of(pids: list[int]) -> float:
+    """User + system CPU seconds so far of these processes (Linux /proc); ended ones count 0."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:  # a backend that ended between the two reads
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total

@@ -32,7 +32,6 @@ import sys
 import time
 from pathlib import Path
 
-import psutil
 import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -40,15 +39,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (
     PYTHON,
     REPO,
+    backend_pids,
     base_environment,
     bench_tenant_create,
+    cpu_seconds_of,
     percentile,
     quick_defaults,
+    server_pids,
     server_url,
     wrk_binary,
 )
 
-from devtools.databases import admin_connection, throwaway_database
+from devtools.databases import throwaway_database
 from devtools.processes import ManagedProcess, WebServer, free_port, url_answers
 
 TARGET_RATIO = 0.9
@@ -245,23 +247,8 @@ def fetch(url: str, headers: list[str]) -> str:
 def cpu_seconds(server_pid: int, database_url: str, redis_url: str) -> float:
     """User + system CPU seconds so far of the server's process tree, the PostgreSQL backends
     connected to the run's database, and the Redis server."""
-    database = database_url.rsplit("/", 1)[1]
-    with admin_connection(server_url()) as connection:
-        backends = [
-            pid
-            for (pid,) in connection.execute(
-                "SELECT pid FROM pg_stat_activity WHERE datname = %s", [database]
-            ).fetchall()
-        ]
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    workers = [child.pid for child in psutil.Process(server_pid).children(recursive=True)]
-    for pid in [server_pid, *workers, *backends]:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    backends = backend_pids("datname = %s", [database_url.rsplit("/", 1)[1]])
+    total = cpu_seconds_of([*server_pids(server_pid), *backends])
     used = redis.Redis.from_url(redis_url).info("cpu")
     return total + float(used["used_cpu_user"]) + float(used["used_cpu_sys"])
 

@@ -46,7 +46,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import PYTHON, REPO, base_environment, percentile, quick_defaults, server_url
+from _common import (
+    PYTHON,
+    REPO,
+    base_environment,
+    cpu_seconds_of,
+    percentile,
+    quick_defaults,
+    server_pids,
+    server_url,
+)
 
 from devtools.databases import throwaway_database
 from devtools.processes import WebServer, free_port
@@ -211,29 +220,6 @@ def client_process(port: int, setup: dict, plan: list[str], control: Connection)
     asyncio.run(client_sockets(port, setup, plan, control))
 
 
-def tree_cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process and its descendants so far (Linux /proc)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    parents: dict[int, int] = {}
-    times: dict[int, float] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(entry.name)] = int(fields[1])
-        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / ticks
-    tree, frontier = {pid}, [pid]
-    while frontier:
-        parent = frontier.pop()
-        children = [child for child, ppid in parents.items() if ppid == parent and child not in tree]
-        tree.update(children)
-        frontier += children
-    return sum(times.get(member, 0.0) for member in tree)
-
-
 def measure(
     port: int, setup: dict, args: argparse.Namespace, env: dict[str, str], run: str, server_pid: int
 ) -> dict:
@@ -264,7 +250,7 @@ def measure(
         _kind, times = pipe.recv()
         opened += times
     connects_per_s = len(opened) / max(1e-6, max(opened) - started) if opened else 0.0
-    phase_started, server_cpu_start = time.time(), tree_cpu_seconds(server_pid)
+    phase_started, server_cpu_start = time.time(), cpu_seconds_of(server_pids(server_pid))
     commits: dict[str, float] = {}
     over_capacity = 0
     for mode, count in (("paced", args.paced), ("burst", args.burst)):
@@ -277,7 +263,7 @@ def measure(
                 else:
                     commits[row["key"]] = row["t"]
     time.sleep(args.settle)  # bounded: whatever has not arrived by then is late or lost
-    server_cpu = tree_cpu_seconds(server_pid) - server_cpu_start
+    server_cpu = cpu_seconds_of(server_pids(server_pid)) - server_cpu_start
     phase_seconds = time.time() - phase_started
     for pipe in pipes:
         pipe.send("stop")

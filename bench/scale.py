@@ -45,14 +45,22 @@ import tempfile
 import time
 from pathlib import Path
 
-import psutil
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import PYTHON, REPO, base_environment, quick_defaults, server_url, summary
+from _common import (
+    PYTHON,
+    REPO,
+    backend_pids,
+    base_environment,
+    cpu_seconds_of,
+    quick_defaults,
+    server_pids,
+    server_url,
+    summary,
+)
 from tenant_request import found
 
-from devtools.databases import admin_connection, throwaway_database
+from devtools.databases import throwaway_database
 from devtools.processes import WebServer, free_port
 
 PROVISION_TARGET_MS = 50
@@ -411,28 +419,8 @@ def count_work(url: str, hosts_file: Path) -> dict:
 
 def cpu_seconds(server_pid: int, database: str) -> tuple[float, float]:
     """User + system CPU time of the server's processes, and of its PostgreSQL backends."""
-    with admin_connection(server_url()) as conn:
-        backends = [
-            pid
-            for (pid,) in conn.execute(
-                "SELECT pid FROM pg_stat_activity WHERE application_name = %s AND datname = %s",
-                [f"bench-{ROUTING}", database],
-            ).fetchall()
-        ]
-    ticks = os.sysconf("SC_CLK_TCK")
-
-    def seconds(pids: list[int]) -> float:
-        total = 0.0
-        for pid in pids:
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except FileNotFoundError:
-                continue
-            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
-        return total
-
-    workers = [child.pid for child in psutil.Process(server_pid).children(recursive=True)]
-    return seconds([server_pid, *workers]), seconds(backends)
+    backends = backend_pids("application_name = %s AND datname = %s", [f"bench-{ROUTING}", database])
+    return cpu_seconds_of(server_pids(server_pid)), cpu_seconds_of(backends)
 
 
 def load(script: Path, url: str, *, seconds: int, connections: int) -> tuple[float, float, int]:

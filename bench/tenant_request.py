@@ -48,21 +48,22 @@ import sys
 import urllib.request
 from pathlib import Path
 
-import psutil
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (
     PYTHON,
     REPO,
+    backend_pids,
     base_environment,
     bench_tenant_create,
+    cpu_seconds_of,
     quick_defaults,
+    server_pids,
     server_url,
     wrk_binary,
 )
 
-from devtools.databases import admin_connection, throwaway_database
+from devtools.databases import throwaway_database
 from devtools.processes import WebServer, free_port
 
 TARGET_RATIO = 0.95
@@ -252,24 +253,8 @@ def view_body(server: WebServer, host: str) -> str:
 
 def cpu_seconds(server_pid: int, routing: str) -> float:
     """User + system CPU time of the server process and of its PostgreSQL backends."""
-    with admin_connection(server_url()) as conn:
-        backends = [
-            pid
-            for (pid,) in conn.execute(
-                "SELECT pid FROM pg_stat_activity WHERE application_name = %s", [f"bench-{routing}"]
-            ).fetchall()
-        ]
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    # gunicorn and uvicorn --workers serve from child processes of the one started.
-    workers = [child.pid for child in psutil.Process(server_pid).children(recursive=True)]
-    for pid in [server_pid, *workers, *backends]:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:  # a backend that ended between the two reads
-            continue
-        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
-    return total
+    backends = backend_pids("application_name = %s", [f"bench-{routing}"])
+    return cpu_seconds_of([*server_pids(server_pid), *backends])
 
 
 def load(wrk: str, url: str, host: str, *, seconds: int, connections: int) -> tuple[float, float, int]:

@@ -29,11 +29,9 @@ import statistics
 import sys
 from pathlib import Path
 
-import psutil
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import base_environment, bench_tenant_create, server_url, wrk_binary
+from _common import base_environment, bench_tenant_create, cpu_seconds_of, server_pids, server_url, wrk_binary
 from tenant_request import PATH, load, view_body
 
 from devtools.databases import throwaway_database
@@ -88,11 +86,11 @@ def main() -> None:
                 for name, server in servers.items():
                     url = f"http://127.0.0.1:{server.port}{PATH}"
                     _, _, warm_up = load(wrk, url, host, seconds=2, connections=args.connections)
-                    cpu_before = cpu_seconds(server.pid)
+                    cpu_before = cpu_seconds_of(server_pids(server.pid))
                     rps, median_ms, requests = load(
                         wrk, url, host, seconds=args.seconds, connections=args.connections
                     )
-                    cpu_ms = (cpu_seconds(server.pid) - cpu_before) / requests * 1000
+                    cpu_ms = (cpu_seconds_of(server_pids(server.pid)) - cpu_before) / requests * 1000
                     cpu[name].append(cpu_ms)
                     if name == "tracing-on":
                         requests_on += warm_up + requests
@@ -135,15 +133,6 @@ def main() -> None:
             }
         )
     )
-
-
-def cpu_seconds(server_pid: int) -> float:
-    """User + system CPU time of a server: gunicorn's master and its worker."""
-    total = 0.0
-    for process in [psutil.Process(server_pid), *psutil.Process(server_pid).children(recursive=True)]:
-        times = process.cpu_times()
-        total += times.user + times.system
-    return total
 
 
 if __name__ == "__main__":
