@@ -31,7 +31,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import base_environment, bench_tenant_create, cpu_seconds_of, server_pids, server_url, wrk_binary
+from _common import (
+    base_environment,
+    bench_tenant_create,
+    cpu_seconds_of,
+    quick_defaults,
+    server_pids,
+    server_url,
+    wrk_binary,
+)
 from tenant_request import PATH, load, view_body
 
 from devtools.databases import throwaway_database
@@ -48,6 +56,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5, help="measured seconds per run (default 5)")
     parser.add_argument("--rounds", type=int, default=3, help="runs per server, interleaved (default 3)")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
+    quick_defaults(parser, seconds=3, rounds=1)
     args = parser.parse_args()
     wrk = wrk_binary()
 
