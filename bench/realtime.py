@@ -62,9 +62,9 @@ from devtools.processes import WebServer, free_port
 
 LAYERS = {
     "core": "channels_redis.core.RedisChannelLayer",
-    "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+    "pubsub": "realtime.layers.PubSubChannelLayer",
 }
-KEPT = "core"  # config/settings.py's default
+KEPT = "pubsub"  # config/settings.py's default
 
 SETUP = """
 import json, sys

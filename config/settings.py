@@ -258,12 +258,11 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # --- Real time (channels) ----------------------------------------------------------------
 # Redis wherever it is configured; the in-memory layer (one process only) when REDIS_URL="".
-# RedisChannelLayer, measured against RedisPubSubChannelLayer (bench/realtime.py, figures in
-# docs/benchmarks.md). Pub/sub fans a message out in each process (one PUBLISH; with 500
-# sockets p95 89 ms against the core layer's 170 ms), but with its Redis away it neither
-# raises to the consumer nor stays quiet (a traceback per second from its receive task), so
-# the outage handling below (close 1013, one warning line) holds only for the core layer;
-# CHANNEL_LAYER_BACKEND=channels_redis.pubsub.RedisPubSubChannelLayer switches.
+# The pub/sub layer (realtime.layers: channels-redis's RedisPubSubChannelLayer, closing its
+# sockets with 1013 and one warning line when its Redis goes away instead of a traceback a
+# second), measured against the core RedisChannelLayer (bench/realtime.py, docs/benchmarks.md):
+# pub/sub fans a message out once per process (one PUBLISH; 500 sockets p95 89 ms, core 170
+# ms). CHANNEL_LAYER_BACKEND=channels_redis.core.RedisChannelLayer switches to the core layer.
 # Each setting below answers a trap the default settings fall into (README, "Real time"):
 # - socket_timeout above the layer's 5 s blocking pop: at redis-py's 5 s the idle receive
 #   loop's read timed out and killed a socket about every 5 s per process;
@@ -282,7 +281,7 @@ CHANNEL_LAYER_PREFIX = env.str(
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": env.str("CHANNEL_LAYER_BACKEND", default="channels_redis.core.RedisChannelLayer"),
+            "BACKEND": env.str("CHANNEL_LAYER_BACKEND", default="realtime.layers.PubSubChannelLayer"),
             "CONFIG": {
                 "hosts": [
                     {

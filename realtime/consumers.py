@@ -136,7 +136,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             logger.warning(
                 "realtime: channel layer unavailable, closing the socket",
                 error=f"{type(error).__name__}: {error}",
-                tenant=getattr(getattr(self, "tenant", None), "schema_name", None),
+                tenant=getattr(scope.get("tenant"), "schema_name", None),
             )
             watcher = getattr(self, "watcher", None)
             if watcher is not None:
@@ -268,6 +268,14 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             ):
                 await self.send_snapshot("drift")
             previous = current
+
+    async def layer_unavailable(self, event: dict[str, Any]) -> None:
+        # The pub/sub layer lost its Redis (realtime.layers logs it once for the process): this
+        # socket would hear nothing more, so it is closed and the page reconnects with backoff.
+        if self.closing:
+            return
+        self.closing = True
+        await self.close(code=CLOSE_LAYER_UNAVAILABLE)
 
     # --- from the client ---------------------------------------------------------------------
 

@@ -43,7 +43,7 @@ def own_redis() -> Iterator[RedisServer]:
 
 LAYERS = {
     "core": "channels_redis.core.RedisChannelLayer",
-    "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+    "pubsub": "realtime.layers.PubSubChannelLayer",
 }
 
 

@@ -43,6 +43,7 @@ from tests.realtime.conftest import session_cookie
 
 pytestmark = pytest.mark.e2e
 CORE = "channels_redis.core.RedisChannelLayer"
+PUBSUB = "realtime.layers.PubSubChannelLayer"  # config/settings.py's default
 BURST_CAPACITY = 10
 
 
@@ -106,16 +107,31 @@ def test_idle_sockets_outlive_the_layers_five_second_blocking_receive(e2e_env, s
     assert "Timeout reading" not in sockets_server.log()
 
 
+def group_members(client: redis.Redis, backend: str, streams: list[str]) -> list[int]:
+    """What the layer still holds for these groups: the core layer's group sorted sets, or the
+    pub/sub layer's subscriptions (a server process subscribes a group's channel once for all
+    its sockets and unsubscribes when its last one leaves)."""
+    prefix = settings.CHANNEL_LAYER_PREFIX
+    if backend == CORE:
+        return [client.zcard(f"{prefix}:group:{stream}") for stream in streams]
+    channels = [f"{prefix}__group__{stream}" for stream in streams]
+    return [count for _, count in client.pubsub_numsub(*channels)]
+
+
+@pytest.mark.parametrize(
+    "e2e_env_overrides",
+    [{"CHANNEL_LAYER_BACKEND": CORE}, {"CHANNEL_LAYER_BACKEND": PUBSUB}],
+    indirect=True,
+    ids=["core", "pubsub"],
+)
 def test_hundreds_of_sockets_connecting_and_closing_together_never_500_nor_stay_in_groups(
-    e2e_env, sockets_server
+    e2e_env, e2e_env_overrides, sockets_server
 ):
     tenant, owner, cookie = owner_on_a_new_tenant("crowd")
     netloc = f"{host_of(tenant)}:{sockets_server.port}"
     count = 300
-    group_keys = [
-        f"{settings.CHANNEL_LAYER_PREFIX}:group:{stream}"
-        for stream in (tenant_stream(tenant.schema_name), user_stream(tenant.schema_name, owner.pk))
-    ]
+    backend = e2e_env_overrides["CHANNEL_LAYER_BACKEND"]
+    streams = [tenant_stream(tenant.schema_name), user_stream(tenant.schema_name, owner.pk)]
 
     async def one(opened: asyncio.Event, close_now: asyncio.Event) -> str:
         try:
@@ -146,7 +162,7 @@ def test_hundreds_of_sockets_connecting_and_closing_together_never_500_nor_stay_
     try:
         # Each close's group_discard has run once the server is quiet (bounded wait).
         deadline = time.monotonic() + 20
-        while (left := [client.zcard(key) for key in group_keys]) != [0, 0] and time.monotonic() < deadline:
+        while (left := group_members(client, backend, streams)) != [0, 0] and time.monotonic() < deadline:
             time.sleep(0.2)
     finally:
         client.close()
