@@ -47,7 +47,8 @@ class OutageAwareShard(RedisSingleShardConnection):
                 if self._pubsub and self._pubsub.subscribed:
                     message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=0.1)
                     if lost_at is not None:
-                        logger.info("realtime: channel layer reachable again", down_seconds=round(time.monotonic() - lost_at, 1))
+                        down = round(time.monotonic() - lost_at, 1)
+                        logger.info("realtime: channel layer reachable again", down_seconds=down)
                         lost_at = None
                     self._receive_message(message)
                 else:

@@ -89,7 +89,8 @@ def test_the_pub_sub_layer_refuses_handshakes_cleanly_while_away_and_serves_agai
         await asyncio.to_thread(layer_on_own_redis.start)
         second, snapshot = await dashboard_socket(tenant, owner)
         assert snapshot["reason"] == "connect"
-        seq = await sync(broadcast_now, tenant_stream(tenant.schema_name), {"type": "plan.changed", "plan": {}})
+        message = {"type": "plan.changed", "plan": {}}
+        seq = await sync(broadcast_now, tenant_stream(tenant.schema_name), message)
         assert seq is not None
         frame = await receive_type(second, "plan.changed", timeout=10)
         assert frame["seq"] == seq

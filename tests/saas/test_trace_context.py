@@ -3,8 +3,10 @@ transaction, and into the live messages it pushes to sockets. Without an SDK (tr
 nothing is written. A span context is made current with the OpenTelemetry API alone (no
 provider is installed in the test process)."""
 
+import asyncio
+import threading
+
 import pytest
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 from opentelemetry import trace
@@ -45,14 +47,27 @@ def test_without_a_span_the_row_has_no_trace_context():
 def test_a_live_message_carries_the_trace_context_of_the_change_not_of_the_commit():
     layer = get_channel_layer()
     stream = tenant_stream("t_tracecontext")
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(stream, channel)
-    try:
-        with transaction.atomic(), trace.use_span(the_change_span()):
-            broadcast_on_commit(stream, {"type": "plan.changed", "plan": {}})
-            # The commit (and the send) happens outside the change's span.
-        message = async_to_sync(layer.receive)(channel)
-    finally:
-        async_to_sync(layer.group_discard)(stream, channel)
+    joined = threading.Event()
+    received: list[dict] = []
+
+    async def listen() -> None:
+        # One loop for the whole subscription, as a socket server's: the pub/sub layer keeps
+        # channels and groups per event loop.
+        channel = await layer.new_channel()
+        await layer.group_add(stream, channel)
+        joined.set()
+        try:
+            received.append(await asyncio.wait_for(layer.receive(channel), timeout=10))
+        finally:
+            await layer.group_discard(stream, channel)
+
+    listener = threading.Thread(target=asyncio.run, args=(listen(),))
+    listener.start()
+    assert joined.wait(timeout=10)
+    with transaction.atomic(), trace.use_span(the_change_span()):
+        broadcast_on_commit(stream, {"type": "plan.changed", "plan": {}})
+        # The commit (and the send) happens outside the change's span.
+    listener.join(timeout=15)
+    (message,) = received
     assert message["message"] == {"type": "plan.changed", "plan": {}}
     assert message["traceparent"] == TRACEPARENT
