@@ -4,15 +4,21 @@ supervisor too.
 With `--workers` above one, uvicorn's parent process supervises the workers and never imports
 the application (nor Django's settings, which configure logging in each worker): without this
 its own lines ("Started parent process", "Waiting for child process", "Stopping parent
-process") were uvicorn's plain text.
+process") were uvicorn's plain text. Each worker replaces this with configure_logging when
+the application loads.
 """
 
 import logging
 import os
+import sys
 
-from saas.observability import structured_formatter
 
+def handler() -> logging.Handler:
+    """The `()` factory the JSON file names: stdout, LOG_FORMAT and LOG_LEVEL as settings read
+    them (json, INFO by default)."""
+    from saas.observability import structured_formatter
 
-def formatter() -> logging.Formatter:
-    """The `()` factory the JSON file names: LOG_FORMAT as settings read it (json by default)."""
-    return structured_formatter(os.environ.get("LOG_FORMAT", "json"))
+    stream = logging.StreamHandler(sys.stdout)
+    stream.setFormatter(structured_formatter(os.environ.get("LOG_FORMAT", "json")))
+    stream.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
+    return stream
