@@ -7,9 +7,10 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    from django.core.management import execute_from_command_line
+    # Django's execute_from_command_line, in one span per command when tracing is on.
+    from saas.telemetry import execute_command
 
-    execute_from_command_line(sys.argv)
+    execute_command(sys.argv)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ class Span:
     kind: int
     attributes: dict[str, Any]
     resource: dict[str, Any]
+    status_code: int = 0  # 0 unset, 1 ok, 2 error
 
 
 def _value(any_value: Any) -> Any:
@@ -58,6 +59,7 @@ def decode_spans(body: bytes) -> list[Span]:
                         kind=span.kind,
                         attributes=_attributes(span.attributes),
                         resource=resource,
+                        status_code=span.status.code,
                     )
                 )
     return spans

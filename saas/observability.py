@@ -144,9 +144,8 @@ def add_trace_context(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, 
     return event_dict
 
 
-def configure_logging(*, level: str = "INFO", fmt: str = "json") -> None:
-    """Send every log record through structlog as JSON (or readable columns for consoles)."""
-    shared: list[Any] = [
+def _shared_processors() -> list[Any]:
+    return [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
@@ -154,6 +153,15 @@ def configure_logging(*, level: str = "INFO", fmt: str = "json") -> None:
         add_trace_context,
         structlog.stdlib.ExtraAdder(),
     ]
+
+
+def structured_formatter(fmt: str = "json") -> logging.Formatter:
+    """The formatter of every line: JSON, or readable columns when `fmt` is "console".
+
+    Also for a process that never loads Django's settings (uvicorn's supervisor:
+    config/uvicorn_logging.json).
+    """
+    shared = _shared_processors()
     renderer: Any
     exceptions: Any
     if fmt == "console":
@@ -179,16 +187,18 @@ def configure_logging(*, level: str = "INFO", fmt: str = "json") -> None:
         final.append(_rename_event_to_message)
     final.append(renderer)
 
+    return structlog.stdlib.ProcessorFormatter(foreign_pre_chain=shared, processors=final)
+
+
+def configure_logging(*, level: str = "INFO", fmt: str = "json") -> None:
+    """Send every log record through structlog as JSON (or readable columns for consoles)."""
+    shared = _shared_processors()
     logging.config.dictConfig(
         {
             "version": 1,
             "disable_existing_loggers": False,
             "formatters": {
-                "structured": {
-                    "()": structlog.stdlib.ProcessorFormatter,
-                    "foreign_pre_chain": shared,
-                    "processors": final,
-                }
+                "structured": {"()": structured_formatter, "fmt": fmt},
             },
             "handlers": {
                 "stdout": {

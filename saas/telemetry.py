@@ -15,6 +15,9 @@ publish and task spans (headers) → the SMTP or HTTP call; a live message pushe
 carries it too (saas.broadcast). Every span carries `tenant.id` (and `enduser.id` when known),
 taken from the log context of the moment (saas.observability.bind_request_context).
 
+A management command run by manage.py is one span, `manage.py <command>` (execute_command;
+not the interactive and serving ones, UNTRACED_COMMANDS).
+
 Where the SDK starts matters: web and socket servers import config.wsgi / config.asgi in each
 worker process, after any fork; Celery's prefork parent forks its children after loading the
 app, and exporters (a thread, a connection pool) do not survive a fork, so a worker starts
@@ -33,6 +36,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
@@ -214,6 +218,67 @@ def _sql_span(execute: Any, sql: str, params: Any, many: bool, context: Mapping[
         raise
     finally:
         span.end()
+
+
+# --- Management commands (manage.py) -------------------------------------------------------
+
+# Interactive or serving until stopped: one span would stay open for the whole session (and
+# runserver's autoreloader runs the command again in a child, with the same argv). Their
+# requests and statements are traced as anywhere else, or not at all.
+UNTRACED_COMMANDS = frozenset(
+    {"runserver", "runserver_plus", "testserver", "runworker", "shell", "shell_plus", "dbshell"}
+)
+
+
+def execute_command(argv: list[str]) -> None:
+    """`django-admin`'s `execute_from_command_line(argv)`, inside one span `manage.py <command>`
+    when tracing is on: the parent of the command's SQL, Redis and publish spans, its log lines
+    carry its trace id (and one "command finished" line); the exit status (and an error status
+    when not 0) on the span."""
+    from django.core.management import execute_from_command_line
+
+    command = argv[1] if len(argv) > 1 and not argv[1].startswith("-") else ""
+    if not command or command in UNTRACED_COMMANDS or not _tracing_configured() or not tracing_init("manage"):
+        execute_from_command_line(argv)
+        return
+    started = time.perf_counter()
+    status: int | str | None = 0
+    outcome: BaseException | None = None
+    with tracer.start_as_current_span(
+        f"manage.py {command}",
+        kind=trace.SpanKind.INTERNAL,
+        attributes={"django.command": command},
+        record_exception=False,
+        set_status_on_exception=False,
+    ) as span:
+        try:
+            execute_from_command_line(argv)
+        except SystemExit as exit_:  # a CommandError becomes exit status 1 (message on stderr)
+            status, outcome = exit_.code, exit_
+        except BaseException as error:
+            status, outcome = 1, error
+            span.record_exception(error)
+        code = status if isinstance(status, int) else (0 if status is None else 1)
+        span.set_attribute("process.exit.code", code)
+        if code != 0:
+            span.set_status(trace.StatusCode.ERROR, f"exit status {code}")
+        # The span's summary as a line of its trace (a command's own output is for people).
+        (logger.info if code == 0 else logger.error)(
+            "command finished",
+            command=command,
+            exit_code=code,
+            duration_ms=round((time.perf_counter() - started) * 1000, 2),
+        )
+    tracing_flush()
+    if outcome is not None:
+        raise outcome
+
+
+def _tracing_configured() -> bool:
+    try:
+        return bool(settings.OTEL_EXPORTER_OTLP_ENDPOINT)
+    except Exception:
+        return False
 
 
 # --- Celery's process signals (connected in saas.observability.connect_celery_signals) -------

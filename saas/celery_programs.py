@@ -1,0 +1,49 @@
+"""Celery's `worker` and `beat` programs with their own output as log lines (SaasCeleryApp in
+config/celery.py uses these classes).
+
+Celery writes some lines past `logging`: beat prints its banner, and the worker writes
+"worker: Warm shutdown (MainProcess)" (or Cold) with os.write on stdout from its signal
+handler. With LOG_FORMAT=json those lines broke "one JSON object per line"; here beat's banner
+becomes one line ("celery beat starting", the console format keeps the banner) and the
+shutdown notice becomes a log line in both formats (the worker's banner:
+saas.observability._banner_as_a_line). What is left as plain text is interactive only: the
+notices after a second Ctrl+C or SIGQUIT during a shutdown already under way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from celery.apps import beat, worker
+from celery.signals import worker_shutting_down
+
+logger = structlog.get_logger("celery.apps.worker")
+
+
+def _log_shutdown(sender: Any = None, sig: str = "", how: str = "", exitcode: int = 0, **_: Any) -> None:
+    logger.info(f"worker: {how} shutdown (MainProcess)", hostname=sender, signal=sig, exitcode=exitcode)
+
+
+class Worker(worker.Worker):
+    def install_platform_tweaks(self, worker_controller: Any) -> None:
+        super().install_platform_tweaks(worker_controller)
+        # The same handlers (the same signal, warm or cold, callback), without the os.write.
+        worker.install_worker_term_handler(worker_controller, verbose=False)
+        worker.install_worker_term_hard_handler(worker_controller, verbose=False)
+        worker_shutting_down.connect(_log_shutdown, dispatch_uid="saas.log_shutdown", weak=False)
+
+
+class Beat(beat.Beat):
+    def run(self) -> None:
+        from django.conf import settings  # loading it configures logging
+
+        if settings.LOG_FORMAT != "console":
+            self.quiet = True
+            structlog.get_logger("celery.beat").info(
+                "celery beat starting",
+                schedule=self.schedule,
+                scheduler=str(self.scheduler_cls),
+                max_interval=self.max_interval,
+            )
+        super().run()
