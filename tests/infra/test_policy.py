@@ -283,7 +283,11 @@ def test_roles_that_use_the_bucket_sign_its_urls_as_themselves_and_the_app_reads
     # The same accounts read and write the bucket, and every instance is told its name under
     # the variable the settings read.
     assert tf.module_call("modules/stack", "storage")["writers"] == "${local.media_accounts}"
-    (writers,) = tf.resources("google_storage_bucket_iam_member")
+    (writers,) = [
+        grant
+        for grant in tf.resources("google_storage_bucket_iam_member")
+        if grant.module == "modules/storage"
+    ]
     assert writers.body["role"] == "roles/storage.objectUser"
     assert tf.module_locals("modules/stack")["common_env"]["GS_BUCKET_NAME"] == "${module.storage.bucket}"
     settings_source = (REPO / "config" / "settings.py").read_text()
