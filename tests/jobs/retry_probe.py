@@ -28,7 +28,7 @@ def retry_probe(self: Any, *, record_key: str, switch_to: str = "") -> None:
     run = {
         "retries": self.request.retries,
         "header": message_schema(self),
-        "connection": connection.schema_name,
+        "connection": connection.schema_name,  # type: ignore[attr-defined]  # django-tenants
         "database": database_schema,
     }
     client = redis.Redis.from_url(settings.REDIS_URL)
