@@ -5,6 +5,7 @@ off, secrets have no default and a missing (or published development) one stops 
 with a message naming it. `make dev` and `make test` set the environment for their children.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -573,13 +574,25 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 # Uploaded and generated files (reports, avatars, logos and their thumbnails) go through
 # `default_storage`: the local disk under MEDIA_ROOT (development serves it at MEDIA_URL), or
-# Google Cloud Storage through django-storages when GS_BUCKET_NAME is set (production: the
-# instance's service account, README "Deploying to Google Cloud").
+# Google Cloud Storage through django-storages when GS_BUCKET_NAME is set (production: Terraform
+# passes the bucket's name; credentials are the instance's service account, through Application
+# Default Credentials).
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "var" / "media")
 MEDIA_URL = "/media/"
 GS_BUCKET_NAME = env.str("GS_BUCKET_NAME", default="")
 GS_DEFAULT_ACL = None  # the bucket's uniform access decides; files are private
 GS_QUERYSTRING_AUTH = True  # file URLs are signed and expire
+# Instance and Cloud Run credentials are tokens with no private key to sign a URL with, so
+# signing goes through the IAM signBlob API as the account itself (Terraform grants each
+# account Token Creator on itself alone). GS_SA_EMAIL names the signer when the credentials
+# do not (a person's credentials impersonating the account); instance credentials do.
+GS_IAM_SIGN_BLOB = env.bool("GS_IAM_SIGN_BLOB", default=True)
+GS_SA_EMAIL = env.str("GS_SA_EMAIL", default="") or None
+# A signed URL is only worth its expiry: an hour covers a page's images (a download goes
+# through /jobs/download/ with its own shorter link instead).
+GS_EXPIRATION = timedelta(seconds=env.int("GS_EXPIRATION_SECONDS", default=3600))
+# Where a signed URL points (a page's <img> loads from it): the CSP's img-src names it.
+CLOUD_STORAGE_ORIGIN = "https://storage.googleapis.com"
 STORAGES = {
     "default": {
         "BACKEND": (
@@ -614,7 +627,8 @@ USE_TZ = True
 # The Content Security Policy (django-csp; saas/csp.py adds the per-request parts: the socket's
 # ws(s):// origin and a hand-off page's target). Scripts only from our static files or a
 # <script> carrying the request's nonce; no inline style at all (app.css has every class).
-# img data: is the two-factor setup's QR code (allauth renders it as an SVG data URI).
+# img data: is the two-factor setup's QR code (allauth renders it as an SVG data URI); with a
+# bucket, avatars and logos load from their signed Cloud Storage URLs.
 SAAS_PUBLIC_ORIGIN = f"{SAAS_SCHEME}://{SAAS_BASE_DOMAIN}{':' + SAAS_PUBLIC_PORT if SAAS_PUBLIC_PORT else ''}"
 SAAS_TENANT_ORIGINS = (
     f"{SAAS_SCHEME}://*.{SAAS_BASE_DOMAIN}{':' + SAAS_PUBLIC_PORT if SAAS_PUBLIC_PORT else ''}"
@@ -631,7 +645,7 @@ CONTENT_SECURITY_POLICY = {
         "default-src": ["'self'"],
         "script-src": ["'self'", CSP_NONCE],
         "style-src": ["'self'", CSP_NONCE],
-        "img-src": ["'self'", "data:"],
+        "img-src": ["'self'", "data:", *([CLOUD_STORAGE_ORIGIN] if GS_BUCKET_NAME else [])],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
         "frame-ancestors": ["'none'"],

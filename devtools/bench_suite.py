@@ -103,6 +103,17 @@ FIGURES: dict[str, list[Figure]] = {
         Figure("tenants (N)", "tenants"),
         Figure("distinct hosts loaded", "hosts"),
     ],
+    "reports": [
+        Figure("CSV report wall s (enqueue -> file stored)", "seconds", target=("<", 10)),
+        Figure(
+            "worker peak RSS MB",
+            "peak_rss_mb",
+            "naive export (a list in memory)",
+            "naive_peak_rss_mb",
+            ("<", 150),
+        ),
+        Figure("rows", "rows"),
+    ],
     "tracing": [
         Figure("traced req/s", "traced_rps", "untraced", "untraced_rps"),
         Figure("traced / untraced", "ratio", target=(">=", 0.95)),

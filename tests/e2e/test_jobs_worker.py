@@ -7,9 +7,9 @@
 - a worker SIGKILLed mid-report: the message comes back after the (short here) visibility
   timeout, the report completes once, on its second attempt.
 
-The retry trap (#14: `retry()` keeping the schema) is tests/e2e/test_delivery_deadline.py: its
-welcome emails are tenant deliveries retried through an SMTP outage, and a retried message
-without its schema header would be refused here, so the emails would never arrive.
+The retry trap (#14: `retry()` keeping the schema) is tests/jobs/test_tasking.py: a task on the
+base class retried by a real worker runs again in its tenant's schema, even when it retried from
+inside `schema_context("public")`.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ RESOURCE_ROLES = {
     "roles/artifactregistry.writer",
     "roles/run.developer",
     "roles/iam.serviceAccountUser",
+    "roles/iam.serviceAccountTokenCreator",  # each role on its own account only (signed file URLs)
     "roles/iam.workloadIdentityUser",
 }
 SECRET_VARIABLES = {
@@ -261,8 +262,37 @@ def test_project_wide_grants_exclude_impersonation_and_admin():
     acts_as = tf.resources("google_service_account_iam_member")
     assert {grant.body["role"] for grant in acts_as} <= {
         "roles/iam.serviceAccountUser",
+        "roles/iam.serviceAccountTokenCreator",  # on itself: the next test
         "roles/iam.workloadIdentityUser",
     }
+
+
+def test_roles_that_use_the_bucket_sign_its_urls_as_themselves_and_the_app_reads_its_name():
+    # Instance credentials cannot sign a URL (no private key); django-storages asks IAM's
+    # signBlob instead (GS_IAM_SIGN_BLOB), which needs Token Creator on the signing account.
+    (grant,) = [
+        grant
+        for grant in tf.resources("google_service_account_iam_member")
+        if grant.body["role"] == "roles/iam.serviceAccountTokenCreator"
+    ]
+    assert grant.module == "modules/stack"
+    # The account granted on is the member itself, for each role: never another account.
+    assert grant.body["for_each"] == "${local.media_accounts}"
+    assert grant.body["service_account_id"] == "${module.service_accounts.ids[each.key]}"
+    assert grant.body["member"] == "serviceAccount:${each.value}"
+    # The same accounts read and write the bucket, and every instance is told its name under
+    # the variable the settings read.
+    assert tf.module_call("modules/stack", "storage")["writers"] == "${local.media_accounts}"
+    (writers,) = [
+        grant
+        for grant in tf.resources("google_storage_bucket_iam_member")
+        if grant.module == "modules/storage"
+    ]
+    assert writers.body["role"] == "roles/storage.objectUser"
+    assert tf.module_locals("modules/stack")["common_env"]["GS_BUCKET_NAME"] == "${module.storage.bucket}"
+    settings_source = (REPO / "config" / "settings.py").read_text()
+    assert 'GS_BUCKET_NAME = env.str("GS_BUCKET_NAME"' in settings_source
+    assert 'GS_IAM_SIGN_BLOB = env.bool("GS_IAM_SIGN_BLOB", default=True)' in settings_source
 
 
 def test_the_deployer_custom_role_can_roll_groups_but_not_create_or_delete_instances():

@@ -6,12 +6,13 @@ import csv
 import io
 from datetime import date, timedelta
 
+import openpyxl
 import pytest
 from django.core import signing
 from django.test import Client, override_settings
 from django_tenants.utils import schema_context
 
-from activity.models import AuditAction
+from activity.models import AuditAction, AuditEvent
 from activity.services import audit_record
 from jobs.forms import ReportRequestForm
 from jobs.models import Job
@@ -69,12 +70,43 @@ def test_activity_csv_covers_the_range_and_neutralises_formulas(two_orgs):
     assert "other tenant" not in text
 
 
-def test_summary_xlsx_is_a_workbook(two_orgs):
-    first, _, owner_a, _, _ = two_orgs
+def test_summary_xlsx_is_a_workbook_of_its_tenants_rows_only(two_orgs):
+    first, second, owner_a, _, owner_b = two_orgs
+    with schema_context(first.schema_name):
+        audit_record(action=AuditAction.PROJECT_CREATED, actor=owner_a, target="first's project")
+    with schema_context(second.schema_name):
+        audit_record(action=AuditAction.PROJECT_CREATED, actor=owner_b, target="other tenant's project")
     job = run_report(first, owner_a, kind=Job.Kind.SUMMARY_XLSX)
     assert job.status == Job.Status.DONE
-    with schema_context(first.schema_name), job.file.open("rb") as handle:
-        assert handle.read(2) == b"PK"  # a zip container, as XLSX is
+    with schema_context(first.schema_name):
+        with job.file.open("rb") as handle:
+            workbook = openpyxl.load_workbook(io.BytesIO(handle.read()), read_only=True)
+        activity = [
+            [event.created_at.isoformat(), event.action, event.actor_email, event.target]
+            for event in AuditEvent.objects.order_by("created_at", "id")
+        ]
+    assert workbook.sheetnames == ["Summary", "Members", "Activity"]
+    sheets = {
+        name: [list(row) for row in workbook[name].iter_rows(values_only=True)]
+        for name in workbook.sheetnames
+    }
+    summary = dict(sheets["Summary"])
+    assert (summary["Organization"], summary["Members"]) == (first.name, 2)
+    assert summary["Activity entries"] == len(activity) >= 2  # set-up rows and the one above
+
+    header, *members = sheets["Members"]
+    assert header == ["email", "name", "role", "joined_at"]
+    assert sorted((row[0], row[2]) for row in members) == [
+        ("member-a@example.com", "member"),
+        ("owner-a@example.com", "owner"),
+    ]
+    header, *events = sheets["Activity"]
+    assert header == ["at", "action", "actor", "target"]
+    assert events == activity
+    assert "first's project" in [row[3] for row in events]
+
+    cells = [str(value) for rows in sheets.values() for row in rows for value in row]
+    assert not [cell for cell in cells if "owner-b@example.com" in cell or "other tenant" in cell]
 
 
 @pytest.mark.parametrize(

@@ -2,14 +2,17 @@
 
 The traps of tenant-schemas-celery each get a test: a reused headers object across a beat
 fan-out (#170, #171), a message without the schema header, a schema whose tenant is gone,
-groups sending every member with its own schema and chords refused for want of a result
-backend (#12). Messages are read back from the real
-Redis queues; the runs here are in-process (`apply`), the real worker's are tests/e2e/test_jobs_worker.py.
+groups sending every member with its own schema, chords refused for want of a result
+backend (#12), and `retry()` keeping the schema (#14) on a real worker. Messages are read back
+from the real Redis queues; the other runs here are in-process (`apply`), the real worker's
+for reports are tests/e2e/test_jobs_worker.py.
 """
 
 from __future__ import annotations
 
 import json
+import time
+import uuid
 
 import pytest
 import redis
@@ -18,10 +21,13 @@ from django.conf import settings
 from django.db import connection
 from django_tenants.utils import schema_context
 
+from devtools.processes import option_set
 from jobs import tasks
 from jobs.models import Job
 from saas.queues import queue_name, queue_names
 from saas.tasking import SCHEMA_HEADER, tenant_fan_out
+from tests.e2e.support.processes import CeleryWorker, running
+from tests.jobs.retry_probe import retry_probe
 
 pytestmark = pytest.mark.django_db
 
@@ -123,6 +129,40 @@ def test_a_tenant_task_runs_in_its_tenant(make_tenant, user):
     assert result.successful() and result.result == 0  # found its job, which is not stale
     with schema_context(tenant.schema_name):
         assert Job.objects.get(pk=job.pk).status == Job.Status.RUNNING
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_a_retried_task_runs_again_in_its_tenant_on_a_real_worker(e2e_env, request, make_tenant):
+    # tenant-schemas-celery #14: the message a retry() sends lost the schema header. The second
+    # probe retries from inside schema_context("public") (a lookup in public, say): the header
+    # must still name the schema the task was sent from, not the one the connection held.
+    tenant = make_tenant()
+    schema = tenant.schema_name
+    worker = CeleryWorker(dict(e2e_env), queue=e2e_env["CELERY_QUEUE"])
+    worker.argv = option_set(worker.argv, "--include", "tests.jobs.retry_probe")
+    keys = {case: f"retry-probe:{uuid.uuid4().hex}" for case in ("plain", "from public")}
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        with running(worker, request):
+            with schema_context(schema):
+                retry_probe.apply_async(kwargs={"record_key": keys["plain"]})
+                retry_probe.apply_async(kwargs={"record_key": keys["from public"], "switch_to": "public"})
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not all(client.llen(key) >= 2 for key in keys.values()):
+                time.sleep(0.2)
+            time.sleep(0.5)  # a third run (a retry sent twice) would show now
+            runs = {
+                case: [json.loads(raw) for raw in client.lrange(key, 0, -1)] for case, key in keys.items()
+            }
+    finally:
+        client.delete(*keys.values())
+        client.close()
+    expected = [
+        {"retries": retries, "header": schema, "connection": schema, "database": schema} for retries in (0, 1)
+    ]
+    assert runs == {"plain": expected, "from public": expected}
+    assert "task refused" not in worker.log()
 
 
 def test_visibility_timeout_exceeds_every_registered_tasks_hard_limit():

@@ -39,7 +39,7 @@ locals {
     SAAS_BASE_DOMAIN     = var.domain
     LOG_FORMAT           = "json"
     CONN_HEALTH_CHECKS   = "true"
-    MEDIA_BUCKET         = module.storage.bucket
+    GS_BUCKET_NAME       = module.storage.bucket # switches default storage to the bucket
     GOOGLE_CLOUD_PROJECT = var.project_id
     SAAS_DEPLOYMENT      = var.environment
   }
@@ -56,6 +56,8 @@ locals {
   runtime_accounts = { for key, email in module.service_accounts.emails : key => email if key != "deployer" }
   deployer         = { deployer = module.service_accounts.emails["deployer"] }
   http_roles       = [for role, config in var.roles : role if config.http]
+  # The roles that read and write the bucket and sign its URLs (beat touches no file).
+  media_accounts = { for role in keys(var.roles) : role => module.service_accounts.emails[role] if !var.roles[role].singleton }
 
   # Redis over TLS, verified against the instance's own CA. Clients connect by IP, so the
   # certificate is pinned by that CA rather than matched against a host name.
@@ -145,7 +147,7 @@ module "storage" {
   project_id    = var.project_id
   name          = local.name
   location      = var.region
-  writers       = { for role in keys(var.roles) : role => module.service_accounts.emails[role] if !var.roles[role].singleton }
+  writers       = local.media_accounts
   force_destroy = var.bucket_force_destroy
 }
 
@@ -257,4 +259,14 @@ resource "google_service_account_iam_member" "deployer_acts_as" {
   service_account_id = module.service_accounts.ids[each.key]
   role               = "roles/iam.serviceAccountUser"
   member             = "serviceAccount:${module.service_accounts.emails["deployer"]}"
+}
+
+# Signed file URLs: instance credentials hold no private key, so django-storages signs through
+# the IAM signBlob API (GS_IAM_SIGN_BLOB) as the instance's own account. Token Creator on that
+# account alone: project-wide it would let one role sign, and mint tokens, as every other.
+resource "google_service_account_iam_member" "media_signs_as_itself" {
+  for_each           = local.media_accounts
+  service_account_id = module.service_accounts.ids[each.key]
+  role               = "roles/iam.serviceAccountTokenCreator"
+  member             = "serviceAccount:${each.value}"
 }
