@@ -119,3 +119,24 @@ def cpu_seconds_of(pids: list[int]) -> float:
             continue
         total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
     return total
+
+
+# --- Paired rounds -----------------------------------------------------------------------
+# This VM's speed swings by up to 2x between runs seconds apart, even with nothing else on it,
+# and in bench/api.py's 31 one-second rounds the server loaded second in a round measured
+# 25-30% better than the one loaded first (docs/benchmarks.md, API, fourth round). So the
+# comparisons take many short rounds, alternate the order, and pair a round of each order.
+
+
+def turn_order(names: list[str], round_number: int) -> list[str]:
+    """The order of round `round_number` (from 1): as given in odd rounds, reversed in even."""
+    return list(names) if round_number % 2 else list(reversed(names))
+
+
+def paired_median(ratios: list[float]) -> float:
+    """The median over consecutive pairs of rounds (one of each order) of the geometric mean of
+    their ratios; with one round, its ratio."""
+    if len(ratios) < 2:
+        return ratios[0]
+    pairs = zip(ratios[0::2], ratios[1::2], strict=False)
+    return statistics.median((first * second) ** 0.5 for first, second in pairs)

@@ -1,7 +1,7 @@
 """The API's cost: `GET /api/v1/projects/` (100 rows, a page of 50) with a key, beside plain DRF.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/saas REDIS_URL=redis://127.0.0.1:6379/1 \\
-        .venv/bin/python bench/api.py [--seconds 5] [--rounds 5] [--connections 8]
+        .venv/bin/python bench/api.py [--seconds 2] [--rounds 20] [--connections 8]
 
 In a throwaway database (devtools.databases) with one tenant holding 100 projects:
 - api:   the Procfile's web role (gunicorn sync, devtools.processes.WebServer, one worker),
@@ -11,11 +11,15 @@ In a throwaway database (devtools.databases) with one tenant holding 100 project
          cursor pagination with filters and ordering, RateLimit-* headers;
 - plain: gunicorn (one sync worker) serving a ListAPIView over the same rows with DRF's own
          cursor pagination, no tenancy and no authentication (bench/plain_drf_settings.py).
-wrk (loopback, 1 thread) loads each for `--seconds`, taking turns, `--rounds` times; req/s
-is the median over rounds. CPU per request is the server's process tree, the database's
-PostgreSQL backends and the Redis server (the run's own Redis), user + system, over each load
-run divided by its requests. Each round loads the two back to back; `ratio` and `cpu_ratio` are
-the medians of the rounds' ratios (a burst of other work moves one round, not the verdict).
+wrk (loopback, 1 thread) loads each for `--seconds`, taking turns, `--rounds` times, the order
+alternating (api first, then plain first); req/s is the median over rounds. CPU per request
+is the server's process tree, the database's PostgreSQL backends and the Redis server (the
+run's own Redis), user + system, over each load run divided by its requests. `ratio` and
+`cpu_ratio` compare the two within each round, a pair of rounds (one of each order) gives the
+geometric mean of its two ratios, and the verdict is the median over pairs: this VM's speed
+swings by up to 2x between runs seconds apart even with nothing else running, and the second
+server of a round measured better than the first, so many short paired rounds say more than
+a few long ones.
 p95 is over 300 sequential requests to the API (Python client).
 Target: api / plain >= 0.9. The last line is JSON:
 {"api_rps": .., "plain_drf_rps": .., "ratio": .., "p95_ms": .., "cpu_ratio": .., ...}.
@@ -44,10 +48,12 @@ from _common import (
     base_environment,
     bench_tenant_create,
     cpu_seconds_of,
+    paired_median,
     percentile,
     quick_defaults,
     server_pids,
     server_url,
+    turn_order,
     wrk_binary,
 )
 
@@ -130,10 +136,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--seconds", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=20, help="even: a round of each order per pair")
     parser.add_argument("--connections", type=int, default=8)
-    quick_defaults(parser, seconds=2, rounds=1)
+    quick_defaults(parser, seconds=1, rounds=2)
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
     wrk = wrk_binary()
@@ -191,8 +197,10 @@ def main() -> None:
             cpu: dict[str, list[float]] = {name: [] for name in targets}
             servers = {"api": api.pid, "plain": plain.pid}
             for round_number in range(1, args.rounds + 1):
-                for name, (url, headers) in targets.items():
-                    load_with(wrk, url, headers, seconds=1, connections=args.connections)  # warm-up
+                for name in turn_order(list(targets), round_number):
+                    url, headers = targets[name]
+                    if round_number == 1:  # warm-up; the servers stay warm between rounds
+                        load_with(wrk, url, headers, seconds=1, connections=args.connections)
                     used = cpu_seconds(servers[name], database_url, env["REDIS_URL"])
                     rps, requests = load_with(
                         wrk, url, headers, seconds=args.seconds, connections=args.connections
@@ -210,15 +218,14 @@ def main() -> None:
     api_cpu, plain_cpu = statistics.median(cpu["api"]), statistics.median(cpu["plain"])
     api_rps = statistics.median(runs["api"])
     plain_rps = statistics.median(runs["plain"])
-    # Each round loads the two servers back to back, so a round's ratio compares them under the
-    # same machine load; the median of the rounds' ratios is the verdict (a burst of other work
-    # during one server's turn moves one round, not the result).
+    # A round's ratio compares the two under the same machine load; the verdict pairs a round
+    # of each order (bench/_common.py, paired rounds).
     round_ratios = [api / plain for api, plain in zip(runs["api"], runs["plain"], strict=True)]
-    ratio = statistics.median(round_ratios)
-    cpu_ratio = statistics.median(plain / api for api, plain in zip(cpu["api"], cpu["plain"], strict=True))
+    cpu_ratios = [plain / api for api, plain in zip(cpu["api"], cpu["plain"], strict=True)]
+    ratio, cpu_ratio = paired_median(round_ratios), paired_median(cpu_ratios)
     p95 = percentile(latencies, 0.95)
     verdict = "met" if ratio >= TARGET_RATIO else "MISSED"
-    print(f"\napi {api_rps:.0f} req/s, plain DRF {plain_rps:.0f} req/s, ratio {ratio:.3f} (median of "
+    print(f"\napi {api_rps:.0f} req/s, plain DRF {plain_rps:.0f} req/s, ratio {ratio:.3f} (paired median of "
           f"the rounds' {', '.join(f'{r:.3f}' for r in round_ratios)}; target >= {TARGET_RATIO}: "
           f"{verdict}), p95 {p95:.2f} ms; cpu per request {api_cpu:.3f} vs {plain_cpu:.3f} ms, "
           f"ratio {cpu_ratio:.3f}")  # fmt: skip

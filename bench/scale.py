@@ -2,7 +2,7 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/saas REDIS_URL=redis://127.0.0.1:6379/1 \\
         .venv/bin/python bench/scale.py [--tenants 1000] [--hosts 200] [--count 20] \\
-        [--seconds 8] [--rounds 3] [--connections 16]
+        [--seconds 3] [--rounds 12] [--connections 16]
 
 Two throwaway databases (devtools.databases), measured in the same run, turn about:
 
@@ -16,9 +16,11 @@ round robin (a Lua script): the one tenant's host on "1", `--hosts` distinct hos
 the `--tenants` on "1000" (so the host cache holds many entries and nearly every request moves
 the connection to another schema: a `SET search_path`, sent in one query with the view's
 SELECT, and django-tenants' ContentType cache flush); also "1000/1 host": the "1000" server
-with one host, which separates the catalog's size from the spread over hosts. Each run has a
-2-second warm-up (every host resolved once), the variants take turns, `--rounds` times;
-figures are medians over rounds. CPU per request is the worker's plus its PostgreSQL
+with one host, which separates the catalog's size from the spread over hosts. A 2-second
+warm-up per variant first (every host resolved once), then the variants take turns in
+alternating order, `--rounds` times; figures are medians over rounds, and the 1000-vs-1 ratios
+are compared within each round and paired over a round of each order (bench/_common.py,
+paired rounds). CPU per request is the worker's plus its PostgreSQL
 backends' (from /proc, the backends' share printed too), steadier than req/s on a shared
 machine.
 Before the load, each variant serves its host list in-process (WSGI, one at a time) while
@@ -53,10 +55,12 @@ from _common import (
     backend_pids,
     base_environment,
     cpu_seconds_of,
+    paired_median,
     quick_defaults,
     server_pids,
     server_url,
     summary,
+    turn_order,
 )
 from tenant_request import found
 
@@ -89,11 +93,11 @@ def main() -> None:
     )
     parser.add_argument("--hosts", type=int, default=200, help="distinct hosts loaded there (default 200)")
     parser.add_argument("--count", type=int, default=20, help="tenants provisioned per database (default 20)")
-    parser.add_argument("--seconds", type=int, default=8, help="measured seconds per run (default 8)")
-    parser.add_argument("--rounds", type=int, default=3, help="runs per variant, interleaved (default 3)")
+    parser.add_argument("--seconds", type=int, default=3, help="measured seconds per run (default 3)")
+    parser.add_argument("--rounds", type=int, default=12, help="runs per variant, interleaved (even)")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
     parser.add_argument("--provision-worker", nargs=2, metavar=("PREFIX", "COUNT"), help=argparse.SUPPRESS)
-    quick_defaults(parser, tenants=100, hosts=50, count=6, seconds=3, rounds=1)
+    quick_defaults(parser, tenants=100, hosts=50, count=6, seconds=2, rounds=2)
     args = parser.parse_args()
     if args.provision_worker:
         provision_worker(args.provision_worker[0], int(args.provision_worker[1]))
@@ -163,11 +167,12 @@ def main() -> None:
                 servers[name].start()
             print(flush=True)
             for round_number in range(1, args.rounds + 1):
-                for variant in hosts:
+                for variant in turn_order(list(hosts), round_number):
                     server = servers[database_of[variant]]
                     database = database_name(urls[database_of[variant]])
                     url = f"http://127.0.0.1:{server.port}{PATH}"
-                    load(scripts[variant], url, seconds=2, connections=args.connections)  # warm-up
+                    if round_number == 1:  # warm-up (every host resolved once); they stay warm
+                        load(scripts[variant], url, seconds=2, connections=args.connections)
                     server_before, postgres_before = cpu_seconds(server.pid, database)
                     rps, median_ms, requests = load(
                         scripts[variant], url, seconds=args.seconds, connections=args.connections
@@ -205,13 +210,20 @@ def main() -> None:
         for variant, results in runs.items()
     }
     provision_figures = {name: summary(values) for name, values in provisioning.items()}
-    report(args, hosts, figures, work, provision_figures, load_before, time.monotonic() - started)
+    # Compared within each round, paired over a round of each order (bench/_common.py).
+    many, one = runs[f"{args.tenants}"], runs["1"]
+    ratios = (
+        paired_median([m[0] / o[0] for m, o in zip(many, one, strict=True)]),
+        paired_median([o[2] / m[2] for m, o in zip(many, one, strict=True)]),
+    )
+    report(args, hosts, figures, ratios, work, provision_figures, load_before, time.monotonic() - started)
 
 
 def report(
     args: argparse.Namespace,
     hosts: dict[str, list[str]],
     figures: dict[str, tuple[float, ...]],
+    ratios: tuple[float, float],
     work: dict[str, dict],
     provision_figures: dict[str, dict[str, float]],
     load_before: float,
@@ -234,8 +246,7 @@ def report(
             f"{name + ' tenants':<14} {summ['n']:>5} {summ['median']:>10.1f} {summ['p95']:>8.1f} "
             f"{summ['min']:>8.1f} {summ['max']:>8.1f}"
         )
-    ratio = figures[many][0] / one_rps
-    cpu_ratio = one_cpu / figures[many][2]
+    ratio, cpu_ratio = ratios
     provision_ms = provision_figures[many]["median"]
     at = "" if args.tenants >= 1000 else f" (ran {args.tenants} tenants, not 1,000)"
     print(

@@ -1,7 +1,7 @@
 """Cost of tracing per request: the same tenant page with spans exported vs tracing off.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/saas REDIS_URL=redis://127.0.0.1:6379/1 \\
-        .venv/bin/python bench/tracing.py [--seconds 5] [--rounds 3] [--connections 16]
+        .venv/bin/python bench/tracing.py [--seconds 2] [--rounds 20] [--connections 16]
 
 In a throwaway database (devtools.databases) with one tenant, two servers run the Procfile's
 `web` role (gunicorn, one sync worker, logs at INFO, DEBUG off) serving bench/urls.py's
@@ -9,8 +9,10 @@ one-query view on the tenant's host through the project's routing (bench/request
 "ours"): one with `OTEL_EXPORTER_OTLP_ENDPOINT` pointing at a loopback OTLP/HTTP receiver in
 this process (devtools/telemetry_sink.py; every request's spans: the Django request, its SQL
 statements, exported in batches), one with tracing off (no SDK loaded). wrk loads each for
-`--seconds` after a 2-second warm-up, servers taking turns, `--rounds` times; figures are the
-medians over rounds. The receiver's span count proves the spans left the server. Beside
+`--seconds` (a 2-second warm-up first), servers taking turns in alternating order, `--rounds`
+times; req/s and CPU figures are medians over rounds, and the ratios are compared within each
+round and paired over a round of each order (bench/_common.py, paired rounds). The receiver's
+span count proves the spans left the server. Beside
 wall-clock req/s, the CPU time of the server's processes per request is measured (/proc): on
 a machine shared with other work wall-clock figures swing with the neighbours' load, CPU per
 request much less, so "cpu_ratio" (off's CPU per request / on's) is the steadier comparison.
@@ -35,9 +37,11 @@ from _common import (
     base_environment,
     bench_tenant_create,
     cpu_seconds_of,
+    paired_median,
     quick_defaults,
     server_pids,
     server_url,
+    turn_order,
     wrk_binary,
 )
 from tenant_request import PATH, load, view_body
@@ -53,10 +57,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--seconds", type=int, default=5, help="measured seconds per run (default 5)")
-    parser.add_argument("--rounds", type=int, default=3, help="runs per server, interleaved (default 3)")
+    parser.add_argument("--seconds", type=int, default=2, help="measured seconds per run (default 2)")
+    parser.add_argument("--rounds", type=int, default=20, help="runs per server, interleaved (even)")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
-    quick_defaults(parser, seconds=3, rounds=1)
+    quick_defaults(parser, seconds=2, rounds=2)
     args = parser.parse_args()
     wrk = wrk_binary()
 
@@ -92,9 +96,12 @@ def main() -> None:
             wait_until(sink.spans, timeout=15, message="the first exported spans")
             print(f"both answer {PATH} on {host} with {bodies['tracing-on']!r}", flush=True)
             for round_number in range(1, args.rounds + 1):
-                for name, server in servers.items():
+                for name in turn_order(list(servers), round_number):
+                    server = servers[name]
                     url = f"http://127.0.0.1:{server.port}{PATH}"
-                    _, _, warm_up = load(wrk, url, host, seconds=2, connections=args.connections)
+                    warm_up = 0
+                    if round_number == 1:  # the servers stay warm between rounds
+                        _, _, warm_up = load(wrk, url, host, seconds=2, connections=args.connections)
                     cpu_before = cpu_seconds_of(server_pids(server.pid))
                     rps, median_ms, requests = load(
                         wrk, url, host, seconds=args.seconds, connections=args.connections
@@ -117,8 +124,10 @@ def main() -> None:
     sink.close()
 
     on, off = statistics.median(runs["tracing-on"]), statistics.median(runs["tracing-off"])
-    ratio = on / off
     cpu_on, cpu_off = statistics.median(cpu["tracing-on"]), statistics.median(cpu["tracing-off"])
+    # Per round, then paired over rounds of each order (bench/_common.py, paired rounds).
+    ratio = paired_median([a / b for a, b in zip(runs["tracing-on"], runs["tracing-off"], strict=True)])
+    cpu_ratio = paired_median([b / a for a, b in zip(cpu["tracing-on"], cpu["tracing-off"], strict=True)])
     print(
         f"\ntracing on {on:.0f} req/s ({cpu_on:.2f} ms CPU/request), off {off:.0f} req/s "
         f"({cpu_off:.2f} ms); {spans} spans exported"
@@ -126,7 +135,7 @@ def main() -> None:
     print(
         f"target on/off >= {TARGET_RATIO}: wall clock {ratio:.3f} "
         f"({'met' if ratio >= TARGET_RATIO else 'MISSED'}), "
-        f"cpu {cpu_off / cpu_on:.3f} ({'met' if cpu_off / cpu_on >= TARGET_RATIO else 'MISSED'})"
+        f"cpu {cpu_ratio:.3f} ({'met' if cpu_ratio >= TARGET_RATIO else 'MISSED'})"
     )
     print(
         json.dumps(
@@ -134,7 +143,7 @@ def main() -> None:
                 "tracing_on_rps": round(on, 1),
                 "tracing_off_rps": round(off, 1),
                 "tracing_on_vs_off": round(ratio, 3),
-                "cpu_ratio": round(cpu_off / cpu_on, 3),
+                "cpu_ratio": round(cpu_ratio, 3),
                 "tracing_on_cpu_ms": round(cpu_on, 3),
                 "tracing_off_cpu_ms": round(cpu_off, 3),
                 "spans_exported": spans,

@@ -164,14 +164,12 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "saas.csp.ContentSecurityPolicyMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
-    # Sessions, their host binding, request.user and messages step aside for an API call with
-    # a key (api/middleware.py); a browser's call to the API goes through them as any page.
-    "api.middleware.ApiSessionMiddleware",
-    "api.middleware.ApiSessionHostMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "accounts.middleware.SessionHostMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "api.middleware.ApiAuthenticationMiddleware",
-    "api.middleware.ApiMessageMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "accounts.middleware.StaffTwoFactorMiddleware",
