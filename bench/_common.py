@@ -121,6 +121,18 @@ def cpu_seconds_of(pids: list[int]) -> float:
     return total
 
 
+def cpu_seconds_by_pid(pids: list[int]) -> dict[int, float]:
+    """User + system CPU seconds so far of each of these processes (ended ones left out)."""
+    return {pid: cpu_seconds_of([pid]) for pid in pids}
+
+
+def cpu_seconds_between(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds used between two `cpu_seconds_by_pid` readings by the processes of the second
+    (a process that started in between counts whole; one that ended is not subtracted, so a
+    connection replaced during a run never makes the figure negative)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+
 # --- Paired rounds -----------------------------------------------------------------------
 # This VM's speed swings by up to 2x between runs seconds apart, even with nothing else on it,
 # and in bench/api.py's 31 one-second rounds the server loaded second in a round measured

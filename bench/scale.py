@@ -54,7 +54,8 @@ from _common import (
     REPO,
     backend_pids,
     base_environment,
-    cpu_seconds_of,
+    cpu_seconds_between,
+    cpu_seconds_by_pid,
     paired_median,
     quick_defaults,
     server_pids,
@@ -178,8 +179,9 @@ def main() -> None:
                         scripts[variant], url, seconds=args.seconds, connections=args.connections
                     )
                     server_after, postgres_after = cpu_seconds(server.pid, database)
-                    postgres_ms = (postgres_after - postgres_before) / requests * 1000
-                    cpu_ms = (server_after - server_before) / requests * 1000 + postgres_ms
+                    postgres_ms = cpu_seconds_between(postgres_before, postgres_after) / requests * 1000
+                    server_ms = cpu_seconds_between(server_before, server_after) / requests * 1000
+                    cpu_ms = server_ms + postgres_ms
                     runs[variant].append((rps, median_ms, cpu_ms, postgres_ms))
                     print(
                         f"  round {round_number} {variant:<14} {rps:7.0f} req/s  median {median_ms:6.2f} ms  "
@@ -428,10 +430,11 @@ def count_work(url: str, hosts_file: Path) -> dict:
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
-def cpu_seconds(server_pid: int, database: str) -> tuple[float, float]:
-    """User + system CPU time of the server's processes, and of its PostgreSQL backends."""
+def cpu_seconds(server_pid: int, database: str) -> tuple[dict[int, float], dict[int, float]]:
+    """User + system CPU time of the server's processes, and of its PostgreSQL backends, per pid
+    (a backend can be replaced during a run: bench/_common.py `cpu_seconds_between`)."""
     backends = backend_pids("application_name = %s AND datname = %s", [f"bench-{ROUTING}", database])
-    return cpu_seconds_of(server_pids(server_pid)), cpu_seconds_of(backends)
+    return cpu_seconds_by_pid(server_pids(server_pid)), cpu_seconds_by_pid(backends)
 
 
 def load(script: Path, url: str, *, seconds: int, connections: int) -> tuple[float, float, int]:
