@@ -64,10 +64,13 @@ class Conflict(exceptions.APIException):
 
 # Invitation refusals by code: who may not (403), too soon (429), busy (409); the rest are
 # requests that cannot be carried out as asked (409, with the service's message).
-_INVITATION_STATUS = {"forbidden": 403, "rate_limited": 429, "busy": 409, "role": 400}
-# Refusals of accounts' member services: who may act (403), a bad role (400); the rules
+_INVITATION_STATUS = {"forbidden": 403, "rate_limited": 429, "busy": 409}
+# Refusals of accounts' member services: who may act (403), not a member (404); the rules
 # (last owner, acting on yourself) are conflicts with the organization's state (409).
-_MEMBERSHIP_STATUS = {"forbidden": 403, "role": 400, "not_member": 404}
+_MEMBERSHIP_STATUS = {"forbidden": 403, "not_member": 404}
+# Refusals of either that are about one field of the request (a role above your own): a 400
+# validation error on that field, found where a client finds every other field error.
+_FIELD_BY_CODE = {"role": "role"}
 _STATUS_BY_CODE: tuple[tuple[type[InvitationError] | type[MembershipError], dict[str, int]], ...] = (
     (MembershipError, _MEMBERSHIP_STATUS),
     (InvitationError, _INVITATION_STATUS),
@@ -128,6 +131,10 @@ def _as_api_exception(exc: Exception) -> exceptions.APIException | None:
     if isinstance(exc, InvitationBusy):
         return Conflict(exc.message, exc.code)
     for kind, statuses in _STATUS_BY_CODE:
+        if isinstance(exc, kind) and exc.code in _FIELD_BY_CODE:
+            return exceptions.ValidationError(
+                {_FIELD_BY_CODE[exc.code]: [exceptions.ErrorDetail(exc.message, exc.code)]}
+            )
         if isinstance(exc, kind):
             error = Conflict(exc.message, exc.code)
             error.status_code = statuses.get(exc.code, status.HTTP_409_CONFLICT)  # type: ignore[assignment]

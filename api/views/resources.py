@@ -40,6 +40,7 @@ from projects import selectors as project_selectors
 from projects import services as project_services
 from projects.models import Project
 
+REPORT_CONTENT_TYPES = sorted({spec.content_type for spec in SPECS.values()})
 ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The object's id.")
 IF_MATCH = OpenApiParameter(
     "If-Match",
@@ -387,7 +388,8 @@ class BillingView(ApiView):
         summary="The finished report's file (404 until it has succeeded)",
         tags=["reports"],
         request=None,
-        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+        # The file's own type (text/csv, the xlsx type), one entry per kind of report.
+        responses={(200, content_type): OpenApiTypes.BINARY for content_type in REPORT_CONTENT_TYPES},
     ),
 )
 class ReportViewSet(ApiViewSet):
