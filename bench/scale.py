@@ -213,10 +213,10 @@ def main() -> None:
     }
     provision_figures = {name: summary(values) for name, values in provisioning.items()}
     # Compared within each round, paired over a round of each order (bench/_common.py).
-    many, one = runs[f"{args.tenants}"], runs["1"]
+    many_runs, one_runs = runs[f"{args.tenants}"], runs["1"]
     ratios = (
-        paired_median([m[0] / o[0] for m, o in zip(many, one, strict=True)]),
-        paired_median([o[2] / m[2] for m, o in zip(many, one, strict=True)]),
+        paired_median([m[0] / o[0] for m, o in zip(many_runs, one_runs, strict=True)]),
+        paired_median([o[2] / m[2] for m, o in zip(many_runs, one_runs, strict=True)]),
     )
     report(args, hosts, figures, ratios, work, provision_figures, load_before, time.monotonic() - started)
 

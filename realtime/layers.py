@@ -90,7 +90,8 @@ class OutageAwareShard(RedisSingleShardConnection):
 class OutageAwareLoopLayer(RedisPubSubLoopLayer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._shards = [OutageAwareShard(shard.host, self) for shard in self._shards]
+        shards: list[Any] = self._shards  # type: ignore[has-type]  # set by the library untyped
+        self._shards = [OutageAwareShard(shard.host, self) for shard in shards]
 
     async def _subscribe_to_channel(self, channel: str) -> None:
         try:

@@ -208,6 +208,7 @@ def test_api_key_form(org):
         assert made.name == name.strip() and made.scopes == sorted(set(scopes))
         assert made.created_by_id == org.owner.pk
         if expires_in_days:
+            assert made.expires_at is not None
             days = (made.expires_at - timezone.now()).total_seconds() / 86400
             assert int(expires_in_days.strip()) - 1 < days <= int(expires_in_days.strip())
         else:
