@@ -31,12 +31,15 @@ import structlog
 from celery import Task
 from celery.exceptions import Reject
 from django.db import connection
+from django.db.models import BooleanField
+from django.db.models.expressions import RawSQL
 from django_tenants.utils import get_public_schema_name, get_tenant_model
 from tenant_schemas_celery.task import TenantTask
 
 logger = structlog.get_logger(__name__)
 
 SCHEMA_HEADER = "_schema_name"
+_SCHEMA_PRESENT = "EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = %s)"
 
 
 class SchemaScope(StrEnum):
@@ -77,8 +80,16 @@ class TenantBoundTask(TenantTask):
             connection.set_schema_to_public()  # type: ignore[attr-defined]
             return
         # A fresh read (tenants live in public, on every search path), not tenant-schemas-celery's
-        # cache: a deleted tenant must stop its tasks at once.
-        tenant = get_tenant_model().objects.filter(schema_name=schema).first()
+        # cache: a deleted tenant must stop its tasks at once. The schema itself is checked in
+        # the same query: a tenant row whose schema was dropped (by hand, or a partial restore)
+        # would otherwise put a missing schema on the search path and fail every query.
+        tenant = (
+            get_tenant_model()
+            .objects.filter(schema_name=schema)
+            .alias(schema_present=RawSQL(_SCHEMA_PRESENT, [schema], output_field=BooleanField()))  # noqa: S611 (a constant, the schema a bound parameter)
+            .filter(schema_present=True)
+            .first()
+        )
         if tenant is None:
             self._refuse(task_id, schema, "its tenant schema no longer exists")
         connection.set_tenant(tenant)  # type: ignore[attr-defined]
