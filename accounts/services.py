@@ -59,8 +59,9 @@ def tenant_create_with_owner(
     return tenant
 
 
+@transaction.atomic
 def membership_create(*, user: User, tenant: Tenant, role: str) -> Membership:
-    """Add a user to a tenant with a role, with its audit row (inside the caller's transaction)."""
+    """Add a user to a tenant with a role, with its audit row: both or neither."""
     membership = Membership(user=user, tenant=tenant, role=role)
     membership.full_clean()
     membership.save()

@@ -126,7 +126,7 @@ def test_another_tenants_job_id_sent_under_this_schema_never_touches_that_job(ma
         job_b = Job.objects.create(kind=Job.Kind.MEMBERS_CSV, requested_by_id=user.pk)
     with schema_context(tenant_a.schema_name):
         assert not Job.objects.filter(pk=job_b.pk).exists()
-    connection.set_tenant(tenant_b)  # the worker's connection left in B by its previous task
+    connection.set_tenant(tenant_b)  # type: ignore[attr-defined]  # the worker's connection left in B by its previous task
     with caplog.at_level(logging.WARNING):
         result = tasks.job_run.apply(
             kwargs={"job_id": job_b.pk}, headers={SCHEMA_HEADER: tenant_a.schema_name}
