@@ -3,6 +3,10 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserCreationForm
 
 from accounts.models import Membership, User
+from accounts.services import user_sessions_end
+
+# A change to any of these in the admin is a privilege change: the user's sessions end.
+PRIVILEGE_FIELDS = frozenset({"is_staff", "is_superuser", "groups", "user_permissions"})
 
 
 class MembershipInline(admin.TabularInline):
@@ -33,6 +37,11 @@ class UserAdmin(DjangoUserAdmin):
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
     inlines = [MembershipInline]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and PRIVILEGE_FIELDS & set(form.changed_data):
+            user_sessions_end(user_id=obj.pk)
 
 
 @admin.register(Membership)

@@ -306,12 +306,13 @@ def _membership_publish(
     )
 
 
-def _user_sessions_end(user_id: int) -> None:
+def user_sessions_end(*, user_id: int) -> None:
     """End every session of the user on every host (they sign in again) once the change commits.
 
-    A new role is a new privilege level: a session that existed before it (perhaps one an
-    attacker planted or copied) must not carry the new rights, so it ends (OWASP: renew the
-    session on any privilege change). allauth's usersessions lists each login's session.
+    A new role, or a change of staff, superuser, group or permission flags in the admin, is a
+    new privilege level: a session that existed before it (perhaps one an attacker planted or
+    copied) must not carry the new rights, so it ends (OWASP: renew the session on any
+    privilege change). allauth's usersessions lists each login's session.
     """
 
     def end() -> None:
@@ -340,7 +341,7 @@ def membership_role_change(*, actor: User, membership: Membership, role: str) ->
         )
     target.role = role
     target.save(update_fields=["role"])
-    _user_sessions_end(target.user_id)
+    user_sessions_end(user_id=target.user_id)
     _membership_audit(
         tenant,
         AuditAction.MEMBER_ROLE_CHANGED,
@@ -422,7 +423,7 @@ def tenant_ownership_transfer(*, actor: User, membership: Membership) -> Members
     target.save(update_fields=["role"])
     # The new owner's sessions end; the acting owner, who steps down to admin in the request
     # they are making, keeps theirs (a lower privilege needs no new session).
-    _user_sessions_end(target.user_id)
+    user_sessions_end(user_id=target.user_id)
     acting.role = Membership.Role.ADMIN
     acting.save(update_fields=["role"])
     with schema_context(tenant.schema_name):
