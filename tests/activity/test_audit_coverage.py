@@ -54,7 +54,7 @@ NOT_AUDITED: dict[str, str] = {
     "accounts.services.slug_from_name": "computes a slug",
     "accounts.services.login_handoff_create": "a single-use login token in public; no tenant state",
     "accounts.services.login_handoff_redeem": "spends a login token; no tenant state",
-    "accounts.services.user_sessions_end": "ends sessions; the change behind it is audited or in the admin log",
+    "accounts.services.user_sessions_end": "ends sessions; the change behind it is audited or admin-logged",
     "accounts.services.user_profile_update": "a person's own display name: global, in no tenant",
     "invitations.services.invitation_link": "builds a URL",
     "invitations.services.invitation_mark_sent": "delivery bookkeeping after invitation_create's row",
