@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.test import Client
+from django.urls import Resolver404, resolve
 
 from tests.security.isolation import (
     Org,
@@ -53,6 +54,37 @@ DELIBERATE_5XX: dict[str, str] = {
 }
 
 REFUSED = {301, 302, 303, 400, 401, 403, 404, 405}
+
+# Anonymous visitors get exactly one answer: pages send them to log in (302 to the login page),
+# the API asks for credentials (401); a method the route does not serve is a 405 before
+# anything else (it says nothing about the organization). Routes that answer otherwise, and why.
+ANONYMOUS_ANSWERS: dict[str, tuple[set[int], str]] = {
+    "api/^.*$": ({404}, "the API's catch-all: an unknown path is a problem-format 404 for anyone"),
+    "tenant_logout": ({302}, "logging out someone who is not logged in sends them to the home page"),
+}
+
+
+def anonymous_problem(route: Route, response: Any) -> str | None:
+    """What is wrong with an anonymous visitor's answer, if anything."""
+    if route.name in PUBLIC_ON_TENANT_HOSTS or route.name in DELIBERATE_5XX:
+        return None
+    if response.status_code == 405:
+        return None
+    try:  # B's slug where the route takes a number: no such URL, a 404 for anyone
+        resolve(response.request["PATH_INFO"], urlconf=route.urlconf)
+    except Resolver404:
+        return None if response.status_code == 404 else f"{response.status_code}, expected 404"
+    if route.name in ANONYMOUS_ANSWERS:
+        allowed, _ = ANONYMOUS_ANSWERS[route.name]
+        return None if response.status_code in allowed else f"{response.status_code}, expected {allowed}"
+    if str(route.parts[0]) == "api/":
+        return None if response.status_code == 401 else f"{response.status_code}, expected 401"
+    location = response.get("Location", "")
+    if response.status_code == 302 and "/login/" in location:
+        return None
+    return f"{response.status_code} {location!r}, expected a 302 to the login page"
+
+
 API_METHODS = ("get", "post", "patch", "put", "delete")
 PAGE_METHODS = ("get", "post")
 
@@ -79,10 +111,14 @@ class Sweep:
             path, body, content_type="application/json", headers=headers, follow=follow
         )
 
-    def check(self, label: str, route: Route, response: Any, *, refusal: bool) -> None:
+    def check(
+        self, label: str, route: Route, response: Any, *, refusal: bool, anonymous: bool = False
+    ) -> None:
         where = (
             f"{label}: {response.request['REQUEST_METHOD']} {response.request['PATH_INFO']} ({route.name})"
         )
+        if anonymous and (problem := anonymous_problem(route, response)):
+            self.problems.append(f"{where} -> {problem}")
         if response.status_code >= 500 and route.name not in DELIBERATE_5XX:
             self.problems.append(f"{where} -> {response.status_code}")
         if found := leaks(response, self.target):
@@ -107,12 +143,13 @@ class Sweep:
         key: str = "",
         refusal: bool,
         follow: bool = False,
+        anonymous: bool = False,
     ) -> None:
         client.defaults["HTTP_HOST"] = host
         for path in paths_with_ids_of(route, self.target):
             for method in methods_of(route):
                 response = self.send(client, method, path, key=key, follow=follow)
-                self.check(label, route, response, refusal=refusal)
+                self.check(label, route, response, refusal=refusal, anonymous=anonymous)
 
 
 @pytest.fixture
@@ -126,7 +163,7 @@ def test_every_tenant_url_on_bs_host_refuses_a_and_anonymous(world):
     sweep = Sweep(b)
     tenant_routes = routes(TENANT_URLS)
     for route in tenant_routes:
-        sweep.run("anonymous on B", Client(), route, host=b.host, refusal=True)
+        sweep.run("anonymous on B", Client(), route, host=b.host, refusal=True, anonymous=True)
         sweep.run("A's session replayed on B", logged_in(a), route, host=b.host, refusal=True)
         sweep.run("A signed in on B's host", logged_in(a, host=b.host), route, host=b.host, refusal=True)
         sweep.run("A's key on B", Client(), route, host=b.host, key=a.key, refusal=True)
