@@ -131,11 +131,11 @@ def _as_api_exception(exc: Exception) -> exceptions.APIException | None:
     if isinstance(exc, InvitationBusy):
         return Conflict(exc.message, exc.code)
     for kind, statuses in _STATUS_BY_CODE:
-        if isinstance(exc, kind) and exc.code in _FIELD_BY_CODE:
-            return exceptions.ValidationError(
-                {_FIELD_BY_CODE[exc.code]: [exceptions.ErrorDetail(exc.message, exc.code)]}
-            )
         if isinstance(exc, kind):
+            if exc.code in _FIELD_BY_CODE:
+                return exceptions.ValidationError(
+                    {_FIELD_BY_CODE[exc.code]: [exceptions.ErrorDetail(exc.message, exc.code)]}
+                )
             error = Conflict(exc.message, exc.code)
             error.status_code = statuses.get(exc.code, status.HTTP_409_CONFLICT)  # type: ignore[assignment]
             return error
