@@ -1,8 +1,9 @@
 """The isolation suite's world and its URL sweep (tests/security/test_isolation_*.py).
 
 Two organizations, each with data of every kind, each object carrying its organization's
-marker (a random word in its name, title or address). A response that contains the other
-organization's marker is a leak, whatever its status.
+marker (a random word in its name, title or address; for stored files, in the file's contents
+and in its name, so the URL a page or the API would show for it holds the marker too). A
+response that contains the other organization's marker is a leak, whatever its status.
 
 Adding a kind of data is one line in `KINDS`: a function making one object of the kind in an
 organization and returning its id. Every id of every kind is then tried in every path
@@ -26,6 +27,7 @@ from django.db import connection
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RegexPattern, RoutePattern
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from accounts.middleware import HOST_KEY
@@ -33,6 +35,7 @@ from accounts.models import Membership, User
 from accounts.services import membership_create
 from api.models import SCOPES
 from api.services import api_key_create
+from images.models import SIZES, Avatar, Logo, StoredImage
 from invitations.services import invitation_create
 from jobs.models import Job
 from lifecycle.models import OrganizationExport
@@ -114,6 +117,33 @@ def _export(org: Org, n: int) -> int:
     return export.pk
 
 
+def _ready_image(row: StoredImage, org: Org, n: int) -> int:
+    # A processed upload whose version (a folder in every file's name, so in every thumbnail
+    # URL: images.selectors.image_view) and bytes hold the marker.
+    row.version, row.format, row.width, row.height = f"{org.marker}v{n}", "PNG", 256, 256
+    row.original = f"images/{row.kind}/{row.owner_id}/{row.version}/original.png"
+    default_storage.save(row.original, ContentFile(org.marker.encode()))
+    for size in SIZES:
+        default_storage.save(row.thumbnail_name(size), ContentFile(org.marker.encode()))
+    row.ready_at = timezone.now()
+    row.save()
+    return row.pk
+
+
+def _logo(org: Org, n: int) -> int:
+    # One per organization: a later call replaces it (a new row, as a new upload's version is
+    # a new folder), and the replaced row's id stays in the list: an id of nothing is tried too.
+    Logo.objects.filter(tenant=org.tenant).delete()
+    return _ready_image(Logo(tenant=org.tenant), org, n)
+
+
+def _avatar(org: Org, n: int) -> int:
+    # A member's picture, which the member pages and the API of the member's organization show.
+    user = UserFactory.create(full_name=f"{org.marker} face {n}", email=f"{org.marker}.f{n}@example.com")
+    membership_create(user=user, tenant=org.tenant, role="member")
+    return _ready_image(Avatar(user=user), org, n)
+
+
 KINDS: dict[str, Callable[[Org, int], int]] = {
     "project": _project,
     "notification": _notification,
@@ -123,6 +153,8 @@ KINDS: dict[str, Callable[[Org, int], int]] = {
     "api_key": _api_key,
     "report": _report,
     "export": _export,
+    "logo": _logo,
+    "avatar": _avatar,
 }
 
 
@@ -191,6 +223,10 @@ def fingerprint(org: Org) -> dict[str, Any]:
             "invitations": sorted(Invitation.objects.filter(tenant=org.tenant).values_list("id", "state")),
             "keys": sorted(ApiKey.objects.filter(tenant=org.tenant).values_list("id", "revoked_at")),
             "name": Tenant.objects.get(pk=org.tenant.pk).name,
+            "logo": list(Logo.objects.filter(tenant=org.tenant).values_list("id", "version", "ready_at")),
+            "avatars": sorted(
+                Avatar.objects.filter(user__memberships__tenant=org.tenant).values_list("id", "version")
+            ),
         }
 
 

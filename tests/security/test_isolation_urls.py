@@ -5,7 +5,8 @@ and B's slug in its parameters, GET and POST (and PATCH, PUT, DELETE on the API)
 
 - on B's host: anonymous; A's owner with the session A's host issued (replayed on B's host);
   A's owner with a session B's host issued (a signed-in non-member); A's API key;
-- on A's host: A's owner's session and A's key, with B's ids;
+- on A's host: A's owner's session and A's key, with B's ids, and (GET) every page and API list
+  of A's that takes no id;
 - on the public host: anonymous and A's owner, with B's ids and slug.
 
 Never B's marker in a response, never a 5xx, and on a tenant host the status is a refusal
@@ -23,6 +24,7 @@ from django.conf import settings
 from django.test import Client
 from django.urls import Resolver404, resolve
 
+from images.models import Avatar, Logo
 from tests.security.isolation import (
     Org,
     Route,
@@ -144,10 +146,11 @@ class Sweep:
         refusal: bool,
         follow: bool = False,
         anonymous: bool = False,
+        methods: tuple[str, ...] = (),
     ) -> None:
         client.defaults["HTTP_HOST"] = host
         for path in paths_with_ids_of(route, self.target):
-            for method in methods_of(route):
+            for method in methods or methods_of(route):
                 response = self.send(client, method, path, key=key, follow=follow)
                 self.check(label, route, response, refusal=refusal, anonymous=anonymous)
 
@@ -182,10 +185,19 @@ def test_every_tenant_url_on_as_host_with_bs_ids_finds_nothing_of_b(world):
         # A's owner may do anything on A's host: only B's ids must lead nowhere.
         sweep.run("A's owner on A with B's ids", logged_in(a), route, host=a.host, refusal=True, follow=True)
         sweep.run("A's key on A with B's ids", Client(), route, host=a.host, key=a.key, refusal=True)
+    # A's own pages and API lists (the routes without ids), read: the public-schema rows they
+    # show (members, invitations, keys, logo, avatars) are A's, never B's.
+    without_parameters = [route for route in routes(TENANT_URLS) if not route.parameters]
+    for route in without_parameters:
+        sweep.run("A's owner on A's pages", logged_in(a), route, host=a.host, refusal=False, methods=("get",))
+        sweep.run(
+            "A's key on A's pages", Client(), route, host=a.host, key=a.key, refusal=False, methods=("get",)
+        )
     assert sweep.problems == [], "\n".join(sweep.problems)
     assert fingerprint(b) == before
     print(
-        f"\nisolation: {len(with_parameters)} routes with ids, {sweep.attempts} requests on A's host, 0 leaks"
+        f"\nisolation: {len(with_parameters)} routes with ids and {len(without_parameters)} without,"
+        f" {sweep.attempts} requests on A's host, 0 leaks"
     )
 
 
@@ -219,3 +231,16 @@ def test_the_sweep_sees_a_leak_when_there_is_one(world):
         assert leaks(response, b) == ["body"], path
     response = Client(HTTP_HOST=b.host).get("/api/v1/projects/", headers={"Authorization": f"Bearer {b.key}"})
     assert response.status_code == 200 and leaks(response, b) == ["body"]
+    # Stored files: their URLs carry the marker where a page or the API shows them. The logo's
+    # API answer holds only a status and URLs, so the marker seen there is the files' names.
+    logo = Logo.objects.get(pk=b.ids["logo"][-1])
+    response = Client(HTTP_HOST=b.host).get(
+        "/api/v1/organization/logo/", headers={"Authorization": f"Bearer {b.key}"}
+    )
+    assert response.status_code == 200 and leaks(response, b) == ["body"]
+    assert response.json()["thumbnails"]["128"].endswith(logo.thumbnail_name(128))
+    assert logo.thumbnail_name(128) in client.get("/settings/").content.decode()
+    avatar = Avatar.objects.get(pk=b.ids["avatar"][-1])
+    member = Client(HTTP_HOST=settings.SAAS_BASE_DOMAIN)
+    member.force_login(avatar.user)
+    assert avatar.thumbnail_name(128) in member.get("/account/profile/").content.decode()
