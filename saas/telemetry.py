@@ -131,7 +131,6 @@ def tracing_init(role: str) -> bool:
     with _lock:
         if _provider is not None:
             return True
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         from opentelemetry.sdk.resources import Resource
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -140,12 +139,13 @@ def tracing_init(role: str) -> bool:
         resource = Resource.create(
             {"service.name": f"saas-{role}", "saas.role": role, "process.pid": os.getpid()}
         )
-        provider = TracerProvider(resource=resource)
-        from saas.otel import LogContextSpanProcessor
+        from saas.otel import LogContextSampler, SpanExporter
 
-        provider.add_span_processor(LogContextSpanProcessor())
-        # The exporter reads OTEL_EXPORTER_OTLP_ENDPOINT (+ /v1/traces) and OTEL_EXPORTER_OTLP_*.
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        # The sampler the SDK picks from OTEL_TRACES_SAMPLER, wrapped (saas/otel.py).
+        default = TracerProvider(shutdown_on_exit=False).sampler
+        provider = TracerProvider(resource=resource, sampler=LogContextSampler(default))
+        # OTLP/HTTP; reads OTEL_EXPORTER_OTLP_ENDPOINT (+ /v1/traces) and OTEL_EXPORTER_OTLP_*.
+        provider.add_span_processor(BatchSpanProcessor(SpanExporter()))
         trace.set_tracer_provider(provider)
         _instrument()
         _provider = provider
