@@ -20,7 +20,8 @@ LogContextSampler: every span starts with the tenant (and user, request id) of t
 context of the moment (saas.observability.bind_request_context). A sampler, not a span
 processor: the attributes a sampler returns are the span's own from its start, where a
 processor's `on_start` sets them one by one on the live span, each under the span's lock
-(a third of the processor's cost per span, docs/benchmarks.md, "Tracing cost"). It delegates
+(55k of the processor's 125k instructions per request, docs/benchmarks.md, "Counting
+instructions instead of seconds"). It delegates
 the decision to the sampler the SDK would have used (OTEL_TRACES_SAMPLER, parent-based
 always-on by default).
 
@@ -29,8 +30,9 @@ and metrics) with the batch encoded in place. The library's `encode_spans` build
 message from keyword arguments and hands the lists to the parent's constructor (with upb,
 each attribute's KeyValue and AnyValue are built, then copied into the span, the span into
 its scope, the scope into the request); filling the request's own repeated fields with
-`add()` produces the same message in a quarter of the time (docs/benchmarks.md, "Tracing
-cost": the encoding was a fifth of a traced one-query page's instructions).
+`add()` produces the same message in a quarter of the time (docs/benchmarks.md, "Counting
+instructions instead of seconds": the library's encoding was 15% of a traced one-query
+page's instructions).
 tests/saas/test_otel.py holds it equal to the library's on spans of every shape.
 """
 
@@ -49,13 +51,18 @@ from opentelemetry.propagate import extract
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import SpanFlags
+from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExportResult
 from opentelemetry.sdk.trace.sampling import Sampler, SamplingResult
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.semconv.attributes.http_attributes import HTTP_RESPONSE_STATUS_CODE
 from opentelemetry.trace import Link, SpanContext, SpanKind, StatusCode, TraceState
 from opentelemetry.util.types import Attributes
 
 from saas.telemetry import SPAN_ATTRIBUTES, tracer
+
+logger = structlog.get_logger(__name__)
 
 _PROBE_PATHS = frozenset({"/healthz", "/readyz"})
 
@@ -145,16 +152,26 @@ class SpanExporter(OTLPSpanExporter):
     """OTLPSpanExporter with `spans_encode` in place of the library's `encode_spans`."""
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        # The library's `export` with one call changed; its warnings, refusals and metric kept.
         if self._shutdown:
+            logger.warning("span exporter already shut down, batch ignored")
             return SpanExportResult.FAILURE
         with self._metrics.export_operation(len(spans)) as result:
-            data = spans_encode(spans).SerializePartialToString()
+            try:
+                data = spans_encode(spans).SerializePartialToString()
+            except Exception as error:
+                logger.error("span batch not encoded", error=str(error))
+                result.error = error
+                return SpanExportResult.FAILURE
             if 0 < self._max_request_size < len(data):  # 0: no limit
+                logger.warning("span batch dropped: over the request size limit", size=len(data))
                 result.error = ValueError(f"span batch of {len(data)} bytes over the request limit")
                 return SpanExportResult.FAILURE
             outcome = self._client.export(data)
             if not outcome.success:
                 result.error = outcome.error
+                if outcome.status_code is not None:
+                    result.error_attrs = {HTTP_RESPONSE_STATUS_CODE: outcome.status_code}
                 return SpanExportResult.FAILURE
         return SpanExportResult.SUCCESS
 
@@ -162,37 +179,49 @@ class SpanExporter(OTLPSpanExporter):
 def spans_encode(spans: Sequence[ReadableSpan]) -> ExportTraceServiceRequest:
     """The OTLP request for `spans`, grouped by resource then instrumentation scope."""
     request = ExportTraceServiceRequest()
-    # Resource -> its scopes -> their ScopeSpans, in the order first seen. A provider's spans
-    # share one Resource object: looked up by identity, as hashing one serialises it to JSON.
-    groups: list[tuple[Any, dict[Any, Any]]] = []
-    by_id: dict[int, dict[Any, Any]] = {}
+    # Per resource, in the order first seen: its ResourceSpans and its scopes' ScopeSpans. A
+    # provider's spans share one Resource object, looked up by identity (hashing a Resource
+    # serialises it to JSON); an equal one of another identity joins its group, as in the
+    # library.
+    groups: list[tuple[Resource, Any, dict[InstrumentationScope | None, Any]]] = []
+    by_id: dict[int, tuple[Resource, Any, dict[InstrumentationScope | None, Any]]] = {}
     for span in spans:
         resource, scope = span.resource, span.instrumentation_scope
-        scopes = by_id.get(id(resource))
-        if scopes is None:
-            scopes = next((known for seen, known in groups if seen == resource), None)
-            if scopes is None:
-                resource_spans = request.resource_spans.add()
-                resource_spans.resource.SetInParent()
-                _fill_attributes(resource_spans.resource.attributes, resource.attributes)
-                if resource.schema_url:
-                    resource_spans.schema_url = resource.schema_url
-                scopes = {"message": resource_spans}
-                groups.append((resource, scopes))
-            by_id[id(resource)] = scopes
+        group = by_id.get(id(resource))
+        if group is None:
+            group = next((known for known in groups if known[0] == resource), None)
+            if group is None:
+                group = (resource, _resource_spans_add(request, resource), {})
+                groups.append(group)
+            by_id[id(resource)] = group
+        _, resource_spans, scopes = group
         target = scopes.get(scope)
         if target is None:
-            target = scopes[scope] = scopes["message"].scope_spans.add()
-            target.scope.SetInParent()
-            if scope is not None:
-                target.scope.name = scope.name
-                if scope.version:
-                    target.scope.version = scope.version
-                _fill_attributes(target.scope.attributes, scope.attributes)
-                if scope.schema_url:
-                    target.schema_url = scope.schema_url
+            target = scopes[scope] = _scope_spans_add(resource_spans, scope)
         _fill_span(target.spans.add(), span)
     return request
+
+
+def _resource_spans_add(request: ExportTraceServiceRequest, resource: Resource) -> Any:
+    message = request.resource_spans.add()
+    message.resource.SetInParent()
+    _fill_attributes(message.resource.attributes, resource.attributes)
+    if resource.schema_url:
+        message.schema_url = resource.schema_url
+    return message
+
+
+def _scope_spans_add(resource_spans: Any, scope: InstrumentationScope | None) -> Any:
+    message = resource_spans.scope_spans.add()
+    message.scope.SetInParent()
+    if scope is not None:
+        message.scope.name = scope.name
+        if scope.version:
+            message.scope.version = scope.version
+        _fill_attributes(message.scope.attributes, scope.attributes)
+        if scope.schema_url:
+            message.schema_url = scope.schema_url
+    return message
 
 
 _HAS_IS_REMOTE = SpanFlags.SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE_MASK
@@ -247,7 +276,7 @@ def _fill_attributes(target: Any, attributes: Mapping[str, Any] | None) -> None:
             _fill_value(pair.value, value)
         except TypeError as error:  # the library's answer too: the attribute is left out
             del target[-1]
-            structlog.get_logger(__name__).error("span attribute not exported", key=key, error=str(error))
+            logger.error("span attribute not exported", key=key, error=str(error))
 
 
 def _fill_value(target: AnyValue, value: Any) -> None:
