@@ -270,6 +270,10 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 # - max_connections well above the pool's 100: a few hundred sockets connecting or closing
 #   together each borrow a connection for group_add/discard, and "Too many connections"
 #   left members in groups and answered handshakes with 500;
+# - socket_connect_timeout well above the cache's 1 s: the core layer opens a connection per
+#   socket joining at that moment, and a crowd of 300 joining together on a busy event loop
+#   missed a 1 s deadline (a refused handshake, HTTP 403, for some); a Redis that is down
+#   refuses at once whatever the timeout;
 # - capacity is per server process (every local socket shares one Redis list), so the
 #   default 100 dropped a burst for every socket of the process; gaps that still happen are
 #   seen through each message's sequence number and answered with a fresh snapshot
@@ -288,7 +292,9 @@ if REDIS_URL:
                     {
                         "address": REDIS_URL,
                         "socket_timeout": env.float("CHANNEL_LAYER_SOCKET_TIMEOUT_SECONDS", default=15.0),
-                        "socket_connect_timeout": env.float("REDIS_CONNECT_TIMEOUT_SECONDS", default=1.0),
+                        "socket_connect_timeout": env.float(
+                            "CHANNEL_LAYER_CONNECT_TIMEOUT_SECONDS", default=5.0
+                        ),
                         "max_connections": CHANNEL_LAYER_REDIS_MAX_CONNECTIONS,
                     }
                 ],
