@@ -59,6 +59,14 @@ def _set_search_path(paths: list[str]) -> str:
     return f"SET search_path = {', '.join(quote_schema_name(name) for name in paths)}; "
 
 
+# (schema, include_public) -> (the search path, its `SET search_path = ...; `), made once per
+# process: django-tenants validates and quotes every name each time it builds a path, four
+# times per request moving between schemas (bench/scale.py). Bounded by the schemas a process
+# visits; a process visiting more starts over.
+_SEARCH_PATHS: dict[tuple[str, bool], tuple[list[str], str]] = {}
+_SEARCH_PATHS_SIZE = 10_000
+
+
 # Django defines its psycopg 3 cursors conditionally, where the type checker cannot see them.
 _DjangoCursor: Any = Cursor
 
@@ -162,19 +170,31 @@ class DatabaseWrapper(TenantDatabaseWrapper):
         super().connect()
         self._trust_session_search_path()
 
+    def _get_cursor_search_paths(self):
+        return list(self._search_path()[0])
+
+    def _search_path(self) -> tuple[list[str], str]:
+        key = (self.schema_name, self.include_public_schema)
+        known = _SEARCH_PATHS.get(key)
+        if known is None:
+            if len(_SEARCH_PATHS) >= _SEARCH_PATHS_SIZE:
+                _SEARCH_PATHS.clear()
+            paths = super()._get_cursor_search_paths()  # validates each name
+            known = _SEARCH_PATHS[key] = (paths, _set_search_path(paths))
+        return known
+
     def _trust_session_search_path(self) -> None:
         if transaction_pooling():
             return
         remembered = self.connection and getattr(self.connection, _SESSION_SEARCH_PATH, None)
-        if remembered and self.schema_name and remembered == self._get_cursor_search_paths():
+        if remembered and self.schema_name and remembered == self._search_path()[0]:
             self.search_path_set_schemas = remembered
             setattr(self.connection, _PENDING_SEARCH_PATH, None)
 
     def _handle_search_path(self, cursor=None):
         if transaction_pooling():
             if self.connection is not None and not self._setting_search_path:
-                prefix = _set_search_path(self._get_cursor_search_paths())
-                setattr(self.connection, _STATEMENT_SEARCH_PATH, prefix)
+                setattr(self.connection, _STATEMENT_SEARCH_PATH, self._search_path()[1])
             return
         if self._setting_search_path or self.connection is None:
             return
@@ -183,8 +203,9 @@ class DatabaseWrapper(TenantDatabaseWrapper):
             if not self.schema_name:
                 raise ImproperlyConfigured("Database schema not set. Did you forget to call set_tenant()?")
             # Not sent now: the next statement carries it, saving a round trip per schema move.
-            paths = self._get_cursor_search_paths()
-            setattr(connection, _PENDING_SEARCH_PATH, (paths, _set_search_path(paths)))
+            paths, prefix = self._search_path()
+            paths = list(paths)
+            setattr(connection, _PENDING_SEARCH_PATH, (paths, prefix))
             setattr(connection, _SESSION_SEARCH_PATH, None)
             self.search_path_set_schemas = paths
         if getattr(connection, _PENDING_SEARCH_PATH, None) is not None:
