@@ -47,7 +47,8 @@ from _common import (
     backend_pids,
     base_environment,
     bench_tenant_create,
-    cpu_seconds_of,
+    cpu_seconds_between,
+    cpu_seconds_by_pid,
     paired_median,
     percentile,
     quick_defaults,
@@ -201,11 +202,12 @@ def main() -> None:
                     url, headers = targets[name]
                     if round_number == 1:  # warm-up; the servers stay warm between rounds
                         load_with(wrk, url, headers, seconds=1, connections=args.connections)
-                    used = cpu_seconds(servers[name], database_url, env["REDIS_URL"])
+                    before = cpu_seconds(servers[name], database_url, env["REDIS_URL"])
                     rps, requests = load_with(
                         wrk, url, headers, seconds=args.seconds, connections=args.connections
                     )
-                    used = cpu_seconds(servers[name], database_url, env["REDIS_URL"]) - used
+                    after = cpu_seconds(servers[name], database_url, env["REDIS_URL"])
+                    used = cpu_seconds_between(before[0], after[0]) + after[1] - before[1]
                     cpu_ms = used / requests * 1000
                     runs[name].append(rps)
                     cpu[name].append(cpu_ms)
@@ -259,13 +261,16 @@ def fetch(url: str, headers: list[str]) -> str:
     return body
 
 
-def cpu_seconds(server_pid: int, database_url: str, redis_url: str) -> float:
-    """User + system CPU seconds so far of the server's process tree, the PostgreSQL backends
-    connected to the run's database, and the Redis server."""
+def cpu_seconds(server_pid: int, database_url: str, redis_url: str) -> tuple[dict[int, float], float]:
+    """User + system CPU seconds so far of each process of the server's tree and of the
+    PostgreSQL backends connected to the run's database (by pid: a backend replaced during a
+    run never makes the figure negative, bench/_common.py), and of the Redis server."""
     backends = backend_pids("datname = %s", [database_url.rsplit("/", 1)[1]])
-    total = cpu_seconds_of([*server_pids(server_pid), *backends])
     used = redis.Redis.from_url(redis_url).info("cpu")
-    return total + float(used["used_cpu_user"]) + float(used["used_cpu_sys"])
+    return (
+        cpu_seconds_by_pid([*server_pids(server_pid), *backends]),
+        float(used["used_cpu_user"]) + float(used["used_cpu_sys"]),
+    )
 
 
 def load_with(wrk: str, url: str, headers: list[str], *, seconds: int, connections: int) -> tuple[float, int]:

@@ -56,7 +56,8 @@ from _common import (
     backend_pids,
     base_environment,
     bench_tenant_create,
-    cpu_seconds_of,
+    cpu_seconds_between,
+    cpu_seconds_by_pid,
     quick_defaults,
     server_pids,
     server_url,
@@ -116,7 +117,8 @@ def main() -> None:
                     rps, median_ms, requests = load(
                         wrk, url, host, seconds=args.seconds, connections=args.connections
                     )
-                    cpu_ms = (cpu_seconds(server.pid, VARIANTS[name][0]) - cpu_before) / requests * 1000
+                    cpu_after = cpu_seconds(server.pid, VARIANTS[name][0])
+                    cpu_ms = cpu_seconds_between(cpu_before, cpu_after) / requests * 1000
                     runs[name].append((rps, median_ms, cpu_ms))
                     print(
                         f"  round {round_number} {name:<15} {rps:7.0f} req/s  median {median_ms:6.2f} ms  "
@@ -251,10 +253,11 @@ def view_body(server: WebServer, host: str) -> str:
         raise SystemExit(f"{server.name} does not answer {PATH} on {host}:\n{server.log_tail()}") from error
 
 
-def cpu_seconds(server_pid: int, routing: str) -> float:
-    """User + system CPU time of the server process and of its PostgreSQL backends."""
+def cpu_seconds(server_pid: int, routing: str) -> dict[int, float]:
+    """User + system CPU time so far of the server's processes and of its PostgreSQL backends,
+    by pid (bench/_common.py `cpu_seconds_between`)."""
     backends = backend_pids("application_name = %s", [f"bench-{routing}"])
-    return cpu_seconds_of([*server_pids(server_pid), *backends])
+    return cpu_seconds_by_pid([*server_pids(server_pid), *backends])
 
 
 def load(wrk: str, url: str, host: str, *, seconds: int, connections: int) -> tuple[float, float, int]:
