@@ -247,7 +247,7 @@ def test_messages_reach_sockets_while_channels_single_sync_thread_is_busy(org, d
 
     frames, elapsed = run(body)
     assert [frame["plan"]["name"] for frame in frames] == ["Busy"] * 3
-    assert elapsed < 2, elapsed
+    assert elapsed < 3, elapsed  # behind the busy thread it would be 3.9 s or more
 
 
 def test_plan_changed_and_job_messages_arrive_and_nothing_is_sent_after_a_rollback(org, dashboard_socket):
