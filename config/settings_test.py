@@ -27,5 +27,9 @@ if _worker:
         if os.environ.get(_name, "").startswith("redis://"):
             os.environ[_name] = _redis_url_for_worker(os.environ[_name], _worker)
     os.environ.setdefault("REDIS_URL", _redis_url_for_worker("redis://127.0.0.1:6379/0", _worker))
+    # Pub/sub channels belong to the server, not to a database: two workers' tenants of the
+    # same schema name (t_org4 in each) heard each other's live messages (numbered by the
+    # other worker's counters, so a gap and a snapshot instead of the message).
+    os.environ.setdefault("CHANNEL_LAYER_PREFIX", f"saas-{_worker}:ws")
 
 from config.settings import *  # noqa: E402,F403
