@@ -17,7 +17,7 @@ from tests.factories import UserFactory
 @pytest.mark.django_db(transaction=True)
 def test_a_membership_without_its_audit_row_is_not_kept(make_tenant):
     tenant = make_tenant()
-    user = UserFactory()
+    user = UserFactory.create()
     table = f'"{tenant.schema_name}"."{AuditEvent._meta.db_table}"'
     with connection.cursor() as cursor:
         cursor.execute(f"ALTER TABLE {table} RENAME TO audit_away")
