@@ -8,6 +8,7 @@ cursors and statements that refuse a multi-statement query (VACUUM) cannot carry
 """
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
 
 from tenants.schema_template import quote
@@ -147,3 +148,19 @@ def test_alternating_tenants_in_transactions_on_one_connection(schemas):
                 with connection.cursor() as cursor:
                     cursor.execute(f"INSERT INTO {MARKER} VALUES (%s)", [f"{name}-{round_number}"])
                 assert owners() == sorted([name, *(f"{name}-{n}" for n in range(round_number + 1))])
+
+
+def test_a_schema_name_that_could_break_out_of_the_set_is_refused_every_time(schemas):
+    """The path is made once per schema and process; a name that fails django-tenants'
+    validation is never kept, so each attempt to use it is refused again."""
+    public, first, _ = schemas
+    move_to(first)
+    assert owners() == [first]
+    for _ in range(2):
+        with pytest.raises(ValidationError):  # at the move, or at the statement after it
+            move_to('t_x"; DROP SCHEMA public; --')
+            owners()
+    move_to(first)
+    assert owners() == [first]  # the valid path, made once, still answers
+    move_to(public)
+    assert owners() == [public]
