@@ -60,7 +60,7 @@ from opentelemetry.semconv.attributes.http_attributes import HTTP_RESPONSE_STATU
 from opentelemetry.trace import Link, SpanContext, SpanKind, StatusCode, TraceState
 from opentelemetry.util.types import Attributes
 
-from saas.telemetry import SPAN_ATTRIBUTES, tracer
+from saas.telemetry import log_context_attributes, tracer
 
 logger = structlog.get_logger(__name__)
 
@@ -131,12 +131,7 @@ class LogContextSampler(Sampler):
         )
         if not result.decision.is_recording():
             return result
-        bound = structlog.contextvars.get_contextvars()
-        extra = {
-            attribute: str(bound[field])
-            for field, attribute in SPAN_ATTRIBUTES.items()
-            if bound.get(field) is not None
-        }
+        extra = log_context_attributes(structlog.contextvars.get_contextvars())
         if not extra:
             return result
         return SamplingResult(result.decision, {**result.attributes, **extra}, result.trace_state)

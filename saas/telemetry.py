@@ -103,15 +103,23 @@ def _span_in(name: str, carrier: Mapping[str, str] | None, attributes: dict[str,
         yield span
 
 
+def log_context_attributes(values: Mapping[str, Any]) -> dict[str, str]:
+    """The span attributes of the log-context fields in `values` that are set."""
+    return {
+        attribute: str(value)
+        for field, attribute in SPAN_ATTRIBUTES.items()
+        if (value := values.get(field)) is not None
+    }
+
+
 def annotate_current_span(values: Mapping[str, Any]) -> None:
     """Copy the log-context fields in `values` onto the current span (if it records)."""
     span = trace.get_current_span()
     if not span.is_recording():
         return
-    for field, attribute in SPAN_ATTRIBUTES.items():
-        value = values.get(field)
-        if value is not None:
-            span.set_attribute(attribute, str(value))
+    attributes = log_context_attributes(values)
+    if attributes:
+        span.set_attributes(attributes)
 
 
 # --- Starting and stopping ------------------------------------------------------------------
