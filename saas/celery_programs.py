@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
+from celery import platforms
 from celery.apps import beat, worker
 from celery.signals import worker_shutting_down
 
@@ -47,3 +48,16 @@ class Beat(beat.Beat):
                 max_interval=self.max_interval,
             )
         super().run()
+
+    def install_sync_handler(self, service: Any) -> None:
+        # Celery's handler saves the schedule through `service.scheduler`, a cached property. A
+        # SIGTERM while beat is still building the scheduler (its first second) built a second
+        # one from inside the first one's imports and died with a traceback in plain text (a
+        # circular import of celery.app.amqp). Before the scheduler exists there is nothing to
+        # save; the exit is the same.
+        def _sync(signum: Any, frame: Any) -> None:
+            if "scheduler" in vars(service):
+                service.sync()
+            raise SystemExit()
+
+        platforms.signals.update(SIGTERM=_sync, SIGINT=_sync)
