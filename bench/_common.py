@@ -126,6 +126,12 @@ def cpu_seconds_by_pid(pids: list[int]) -> dict[int, float]:
     return {pid: cpu_seconds_of([pid]) for pid in pids}
 
 
+def server_and_backends_cpu(server_pid: int, backends_where: str, params: list[str]) -> dict[int, float]:
+    """`cpu_seconds_by_pid` of a server's processes and of the PostgreSQL backends matching
+    `backends_where` (see `backend_pids`)."""
+    return cpu_seconds_by_pid([*server_pids(server_pid), *backend_pids(backends_where, params)])
+
+
 def cpu_seconds_between(before: dict[int, float], after: dict[int, float]) -> float:
     """CPU seconds used between two `cpu_seconds_by_pid` readings by the processes of the second
     (a process that started in between counts whole; one that ended is not subtracted, so a

@@ -44,15 +44,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (
     PYTHON,
     REPO,
-    backend_pids,
     base_environment,
     bench_tenant_create,
     cpu_seconds_between,
-    cpu_seconds_by_pid,
     paired_median,
     percentile,
     quick_defaults,
-    server_pids,
+    server_and_backends_cpu,
     server_url,
     turn_order,
     wrk_binary,
@@ -265,10 +263,9 @@ def cpu_seconds(server_pid: int, database_url: str, redis_url: str) -> tuple[dic
     """User + system CPU seconds so far of each process of the server's tree and of the
     PostgreSQL backends connected to the run's database (by pid: a backend replaced during a
     run never makes the figure negative, bench/_common.py), and of the Redis server."""
-    backends = backend_pids("datname = %s", [database_url.rsplit("/", 1)[1]])
     used = redis.Redis.from_url(redis_url).info("cpu")
     return (
-        cpu_seconds_by_pid([*server_pids(server_pid), *backends]),
+        server_and_backends_cpu(server_pid, "datname = %s", [database_url.rsplit("/", 1)[1]]),
         float(used["used_cpu_user"]) + float(used["used_cpu_sys"]),
     )
 

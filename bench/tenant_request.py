@@ -53,13 +53,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (
     PYTHON,
     REPO,
-    backend_pids,
     base_environment,
     bench_tenant_create,
     cpu_seconds_between,
-    cpu_seconds_by_pid,
     quick_defaults,
-    server_pids,
+    server_and_backends_cpu,
     server_url,
     wrk_binary,
 )
@@ -256,8 +254,7 @@ def view_body(server: WebServer, host: str) -> str:
 def cpu_seconds(server_pid: int, routing: str) -> dict[int, float]:
     """User + system CPU time so far of the server's processes and of its PostgreSQL backends,
     by pid (bench/_common.py `cpu_seconds_between`)."""
-    backends = backend_pids("application_name = %s", [f"bench-{routing}"])
-    return cpu_seconds_by_pid([*server_pids(server_pid), *backends])
+    return server_and_backends_cpu(server_pid, "application_name = %s", [f"bench-{routing}"])
 
 
 def load(wrk: str, url: str, host: str, *, seconds: int, connections: int) -> tuple[float, float, int]:
