@@ -149,9 +149,10 @@ def tracing_init(role: str) -> bool:
         )
         from saas.otel import LogContextSampler, SpanExporter
 
-        # The sampler the SDK picks from OTEL_TRACES_SAMPLER, wrapped (saas/otel.py).
-        default = TracerProvider(shutdown_on_exit=False).sampler
-        provider = TracerProvider(resource=resource, sampler=LogContextSampler(default))
+        provider = TracerProvider(resource=resource)
+        # The sampler the SDK picked from OTEL_TRACES_SAMPLER, wrapped (saas/otel.py), before
+        # the provider has made any tracer (each takes the provider's sampler when made).
+        provider.sampler = LogContextSampler(provider.sampler)
         # OTLP/HTTP; reads OTEL_EXPORTER_OTLP_ENDPOINT (+ /v1/traces) and OTEL_EXPORTER_OTLP_*.
         provider.add_span_processor(BatchSpanProcessor(SpanExporter()))
         trace.set_tracer_provider(provider)

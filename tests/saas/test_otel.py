@@ -11,8 +11,12 @@ object). Equal messages serialise to the same bytes, so a collector reads the sa
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from typing import Any
 
+import pytest
 import structlog
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
@@ -130,3 +134,35 @@ def test_the_sampler_starts_spans_with_the_log_context_and_keeps_the_delegates_d
     off = TracerProvider(sampler=LogContextSampler(ALWAYS_OFF), shutdown_on_exit=False).get_tracer("saas")
     with structlog.contextvars.bound_contextvars(tenant_id="t_acme"):
         assert not off.start_span("dropped").is_recording()
+
+
+TRACING_INIT = (
+    "import django; django.setup(); import structlog; from opentelemetry import trace; "
+    "from saas import telemetry; telemetry.tracing_init('test'); "
+    "structlog.contextvars.bind_contextvars(tenant_id='t_acme'); "
+    "span = trace.get_tracer('t').start_span('s'); "
+    "print('RESULT', telemetry._provider.sampler.get_description(), span.is_recording(), "
+    "dict(getattr(span, 'attributes', None) or {}))"
+)
+
+
+@pytest.mark.parametrize(
+    ("sampler", "described", "recording"),
+    [
+        (None, "LogContextSampler{ParentBased{root:AlwaysOnSampler,", True),
+        ("always_off", "LogContextSampler{AlwaysOffSampler}", False),
+    ],
+)
+def test_tracing_wraps_the_sampler_the_environment_names(sampler, described, recording) -> None:
+    env = {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9", "SENTRY_DSN": ""}
+    env.pop("OTEL_TRACES_SAMPLER", None)
+    if sampler:
+        env["OTEL_TRACES_SAMPLER"] = sampler
+    done = subprocess.run(
+        [sys.executable, "-c", TRACING_INIT], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    (line,) = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    assert line.startswith(f"RESULT {described}"), line
+    assert f" {recording} " in line, line
+    assert ("'tenant.id': 't_acme'" in line) is recording, line
