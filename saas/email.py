@@ -7,7 +7,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from opentelemetry.trace import SpanKind
 
-from saas.telemetry import tracer
+from saas import telemetry
 
 
 def email_send(*, to: str, template: str, context: dict[str, Any], idempotency_key: str) -> None:
@@ -30,7 +30,7 @@ def email_send(*, to: str, template: str, context: dict[str, Any], idempotency_k
     )
     message.attach_alternative(html, "text/html")
     # The SMTP exchange as the trace's last step (no instrumentation covers smtplib).
-    with tracer.start_as_current_span(
+    with telemetry.tracer.start_as_current_span(
         "smtp send",
         kind=SpanKind.CLIENT,
         attributes={

@@ -32,6 +32,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from saas.models import OutboxEvent
+from saas.observability import bound_request_context
 from saas.schemas import current_schema
 from saas.telemetry import current_trace_context, span_in
 
@@ -183,7 +184,7 @@ def outbox_dispatch(*, event_id: Any) -> bool:
     # The receivers' work (enqueued tasks and all they do) joins the trace of the change, and
     # their lines and spans belong to the event's tenant.
     with (
-        structlog.contextvars.bound_contextvars(tenant_id=event.tenant_schema),
+        bound_request_context(tenant_id=event.tenant_schema),
         span_in(
             "outbox.dispatch",
             {"traceparent": event.traceparent, "tracestate": event.tracestate},

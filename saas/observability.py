@@ -17,7 +17,8 @@ import logging.config
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import structlog
@@ -25,7 +26,7 @@ from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponse
 from opentelemetry import trace
 
-from saas.telemetry import annotate_current_span
+from saas import telemetry
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # A caller's id is kept only if it is plainly an id: it is echoed in headers, logs and pages.
@@ -240,9 +241,27 @@ def configure_logging(*, level: str = "INFO", fmt: str = "json") -> None:
 
 def bind_request_context(**values: Any) -> None:
     """Add fields to every later line of this request, socket or task (and to its spans:
-    `tenant_id` becomes the current span's `tenant.id`, `user_id` its `enduser.id`)."""
+    `tenant_id` becomes the current and later spans' `tenant.id`, `user_id` their `enduser.id`)."""
     structlog.contextvars.bind_contextvars(**values)
-    annotate_current_span(values)
+    telemetry.context_attributes_bind(values)
+
+
+@contextmanager
+def bound_request_context(**values: Any) -> Iterator[None]:
+    """Fields for the lines and the spans started inside a block (the current span keeps its
+    own); the earlier values are back after it."""
+    with structlog.contextvars.bound_contextvars(**values):
+        token = telemetry.context_attributes_bind(values, current_span=False)
+        try:
+            yield
+        finally:
+            telemetry.context_attributes_reset(token)
+
+
+def clear_request_context() -> None:
+    """Forget every field bound so far (a new request, socket or task starts)."""
+    structlog.contextvars.clear_contextvars()
+    telemetry.context_attributes_clear()
 
 
 def request_id_from(incoming: str | None) -> str:
@@ -256,7 +275,7 @@ _PROBE_PATHS = frozenset({"/healthz", "/readyz"})
 
 
 def _clear_request_context(**_: Any) -> None:
-    structlog.contextvars.clear_contextvars()
+    clear_request_context()
 
 
 class RequestContextMiddleware:
@@ -276,7 +295,7 @@ class RequestContextMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
         request.request_id = request_id  # type: ignore[attr-defined]
-        structlog.contextvars.clear_contextvars()
+        clear_request_context()
         bind_request_context(request_id=request_id, tenant_id="public")
         started = time.perf_counter()
         response = self.get_response(request)
@@ -308,7 +327,7 @@ _TASK_HEADERS = ("request_id", "user_id")
 def _bind_task_context(task: Any = None, task_id: str | None = None, **_: Any) -> None:
     from tenant_schemas_celery.app import get_schema_name_from_task
 
-    structlog.contextvars.clear_contextvars()
+    clear_request_context()
     if task is None:
         return
     schema = get_schema_name_from_task(task, {})
@@ -332,7 +351,7 @@ def _stamp_context(headers: dict[str, Any] | None = None, **_: Any) -> None:
 
 
 def _clear_task_context(**_: Any) -> None:
-    structlog.contextvars.clear_contextvars()
+    clear_request_context()
 
 
 def _banner_as_a_line(sender: Any = None, instance: Any = None, **_: Any) -> None:

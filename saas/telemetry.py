@@ -39,6 +39,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -53,8 +54,10 @@ if TYPE_CHECKING:
 
 logger = structlog.get_logger(__name__)
 
-# The project's own spans (outbox relay, SMTP, socket pushes): no-op until the SDK starts.
-tracer = trace.get_tracer("saas")
+# The project's own spans (requests, SQL, outbox relay, SMTP, socket pushes): the API's no-op
+# proxy until the SDK starts, then the SDK's tracer itself (tracing_init; the proxy costs a
+# lookup per span). Read it as `telemetry.tracer`, never imported by name.
+tracer: trace.Tracer = trace.get_tracer("saas")
 _w3c = TraceContextTextMapPropagator()
 
 _lock = threading.Lock()
@@ -103,6 +106,14 @@ def _span_in(name: str, carrier: Mapping[str, str] | None, attributes: dict[str,
         yield span
 
 
+# The span attributes of the log context of the moment, kept beside structlog's context
+# variables by saas.observability (bind_request_context and its siblings call the functions
+# below) so that the sampler starting each span reads one variable. structlog's
+# get_contextvars() copies the whole context and scans every variable in it: a fifth of a
+# span's start in a profile of bench/tracing.py (docs/benchmarks.md).
+_context_attributes: ContextVar[dict[str, str] | None] = ContextVar("saas_span_attributes", default=None)
+
+
 def log_context_attributes(values: Mapping[str, Any]) -> dict[str, str]:
     """The span attributes of the log-context fields in `values` that are set."""
     return {
@@ -112,14 +123,35 @@ def log_context_attributes(values: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
-def annotate_current_span(values: Mapping[str, Any]) -> None:
-    """Copy the log-context fields in `values` onto the current span (if it records)."""
-    span = trace.get_current_span()
-    if not span.is_recording():
-        return
+def context_attributes() -> dict[str, str]:
+    """The span attributes of the log context bound now ({} if none)."""
+    return _context_attributes.get() or {}
+
+
+def context_attributes_bind(
+    values: Mapping[str, Any], *, current_span: bool = True
+) -> Token[dict[str, str] | None] | None:
+    """Add the log-context fields in `values` to the spans started from now on and, with
+    `current_span`, to the current one (if it records); the token resets them (None: nothing
+    to add)."""
     attributes = log_context_attributes(values)
-    if attributes:
-        span.set_attributes(attributes)
+    if not attributes:
+        return None
+    token = _context_attributes.set({**context_attributes(), **attributes})
+    if current_span:
+        span = trace.get_current_span()
+        if span.is_recording():
+            span.set_attributes(attributes)
+    return token
+
+
+def context_attributes_reset(token: Token[dict[str, str] | None] | None) -> None:
+    if token is not None:
+        _context_attributes.reset(token)
+
+
+def context_attributes_clear() -> None:
+    _context_attributes.set(None)
 
 
 # --- Starting and stopping ------------------------------------------------------------------
@@ -133,21 +165,20 @@ def telemetry_init(role: str) -> None:
 
 def tracing_init(role: str) -> bool:
     """Install the SDK, its OTLP/HTTP exporter and the instrumentations; True if tracing is on."""
-    global _provider
+    global _provider, tracer
     if not settings.OTEL_EXPORTER_OTLP_ENDPOINT:
         return False
     with _lock:
         if _provider is not None:
             return True
         from opentelemetry.sdk.resources import Resource
-        from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
         # OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES override these.
         resource = Resource.create(
             {"service.name": f"saas-{role}", "saas.role": role, "process.pid": os.getpid()}
         )
-        from saas.otel import LogContextSampler, SpanExporter
+        from saas.otel import LogContextSampler, SpanExporter, TracerProvider
 
         provider = TracerProvider(resource=resource)
         # The sampler the SDK picked from OTEL_TRACES_SAMPLER, wrapped (saas/otel.py), before
@@ -156,6 +187,7 @@ def tracing_init(role: str) -> bool:
         # OTLP/HTTP; reads OTEL_EXPORTER_OTLP_ENDPOINT (+ /v1/traces) and OTEL_EXPORTER_OTLP_*.
         provider.add_span_processor(BatchSpanProcessor(SpanExporter()))
         trace.set_tracer_provider(provider)
+        tracer = provider.get_tracer("saas")
         _instrument()
         _provider = provider
     logger.info("tracing started", role=role, endpoint=settings.OTEL_EXPORTER_OTLP_ENDPOINT)

@@ -1,6 +1,7 @@
-"""The SDK parts of saas.otel: the exporter's encoding and the log-context sampler.
+"""The SDK parts of saas.otel: its spans, the exporter's encoding and the log-context sampler.
 
-saas.otel.spans_encode builds the same OTLP request as the library's encode_spans.
+saas.otel.spans_encode writes the same OTLP request, byte for byte, as the library's
+encode_spans; saas.otel.TracerProvider's spans record what the SDK's record.
 
 Spans of every shape the SDK can hand the exporter: root and child, a remote parent, trace
 state, every attribute type (arrays, a mapping in an event), events, links, error and OK
@@ -17,22 +18,31 @@ import sys
 from typing import Any
 
 import pytest
-import structlog
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased, TraceIdRatioBased
+from opentelemetry.sdk.trace.id_generator import IdGenerator
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased, TraceIdRatioBased
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags, TraceState
 
+from saas import otel
+from saas.observability import bind_request_context, bound_request_context, clear_request_context
 from saas.otel import LogContextSampler, spans_encode
 
 
-def _spans(resource: Resource, *, limits: SpanLimits | None = None) -> list[ReadableSpan]:
+def _spans(
+    resource: Resource,
+    *,
+    limits: SpanLimits | None = None,
+    provider_class: type[TracerProvider] = TracerProvider,
+) -> list[ReadableSpan]:
     exporter = InMemorySpanExporter()
-    provider = TracerProvider(resource=resource, span_limits=limits)
+    provider = provider_class(resource=resource, span_limits=limits)
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     plain = provider.get_tracer("saas")
     scoped = provider.get_tracer(
@@ -81,22 +91,27 @@ def _spans(resource: Resource, *, limits: SpanLimits | None = None) -> list[Read
 
 
 def _compare(spans: list[ReadableSpan]) -> None:
-    ours, theirs = spans_encode(spans), encode_spans(spans)
+    ours, theirs = ExportTraceServiceRequest.FromString(spans_encode(spans)), encode_spans(spans)
     assert ours == theirs, f"ours:\n{ours}\ntheirs:\n{theirs}"
-    assert ours.SerializeToString(deterministic=True) == theirs.SerializeToString(deterministic=True)
+    assert spans_encode(spans) == theirs.SerializeToString(deterministic=True)
 
 
-def test_the_request_equals_the_librarys_for_spans_of_every_shape() -> None:
+@pytest.mark.parametrize("provider_class", [TracerProvider, otel.TracerProvider], ids=["sdk", "ours"])
+def test_the_request_equals_the_librarys_for_spans_of_every_shape(provider_class) -> None:
     first = Resource.create({"service.name": "saas-web", "process.pid": 1})
     second = Resource(
         {"service.name": "saas-worker", "saas.role": "worker"}, "https://opentelemetry.io/schemas/1.26.0"
     )
     equal_to_first = Resource(dict(first.attributes))
-    spans = _spans(first) + _spans(second, limits=SpanLimits(max_span_attributes=4)) + _spans(equal_to_first)
+    spans = (
+        _spans(first, provider_class=provider_class)
+        + _spans(second, limits=SpanLimits(max_span_attributes=4), provider_class=provider_class)
+        + _spans(equal_to_first, provider_class=provider_class)
+    )
     assert any(span.dropped_attributes for span in spans)
     assert len({id(span.resource) for span in spans}) == 3
     _compare(spans)
-    request = spans_encode(spans)
+    request = ExportTraceServiceRequest.FromString(spans_encode(spans))
     assert len(request.resource_spans) == 2  # equal resources are one, as the library groups them
     assert [len(r.scope_spans) for r in request.resource_spans] == [2, 2]
 
@@ -108,9 +123,140 @@ def test_an_empty_batch_and_an_attribute_of_no_exportable_type() -> None:
     # The SDK refuses such a value; an exporter handed one anyway leaves it out, as the library does.
     span._attributes = {**span.attributes, "odd": object(), "after": "kept"}
     _compare(spans)
-    encoded = spans_encode(spans)
+    encoded = ExportTraceServiceRequest.FromString(spans_encode(spans))
     keys = [pair.key for pair in encoded.resource_spans[0].scope_spans[0].spans[0].attributes]
     assert "odd" not in keys and "after" in keys
+
+
+class _CountingIds(IdGenerator):
+    """Ids 1, 2, 3...: two providers fed the same calls make the same ids."""
+
+    def __init__(self) -> None:
+        self.last = 0
+
+    def generate_span_id(self) -> int:
+        self.last += 1
+        return self.last
+
+    def generate_trace_id(self) -> int:
+        self.last += 1
+        return self.last
+
+
+def _recorded(provider_class: type[TracerProvider], **provider: Any) -> list[tuple[Any, ...]]:
+    """Every call an instrumentation makes on spans, and what the spans then hand the exporter."""
+    exporter = InMemorySpanExporter()
+    tracer_provider = provider_class(
+        resource=Resource.create({"service.name": "saas-web"}),
+        id_generator=_CountingIds(),
+        shutdown_on_exit=False,
+        **provider,
+    )
+    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = tracer_provider.get_tracer("saas")
+    scoped = tracer_provider.get_tracer("saas.jobs", "1.2.3", attributes={"team": "core"})
+    remote = SpanContext(
+        0xAF7651916CD43DD8448EB211C80319C,
+        0xB7AD6B7169203331,
+        is_remote=True,
+        trace_flags=TraceFlags(TraceFlags.SAMPLED),
+        trace_state=TraceState([("v", "1")]),
+    )
+    root = tracer.start_span(
+        "GET",
+        context=trace.set_span_in_context(trace.NonRecordingSpan(remote)),
+        kind=SpanKind.SERVER,
+        attributes={
+            "a": "x" * 9,
+            "n": 1,
+            "f": 0.5,
+            "b": True,
+            "raw": b"1",
+            "none": None,
+            "tags": ["a", "bb"],
+            "mixed": [1, "a"],
+            5: "five",  # type: ignore[dict-item]
+            "": "empty",
+        },  # fmt: skip
+        start_time=1_000,
+    )
+    token = otel_context.attach(trace.set_span_in_context(root))
+    root.set_attribute("http.route", "projects/")
+    root.set_attribute("a", "replaced, moved last")
+    root.set_attribute("", "dropped")
+    root.set_attribute(7, "dropped one by one")  # type: ignore[arg-type]
+    root.set_attributes({8: "made a str", "codes": (1, 2), "n": 2})  # type: ignore[dict-item]
+    root.add_event("cache miss", {"key": "projects"}, timestamp=1_001)
+    root.add_link(remote, {"why": "batch"})
+    child = tracer.start_span(
+        "SELECT", kind=SpanKind.CLIENT, links=[Link(remote, {"a": 1})], start_time=1_002
+    )
+    child.record_exception(ValueError("boom"), timestamp=1_003)
+    child.set_status(Status(StatusCode.ERROR, "boom"))
+    child.update_name("SELECT projects")
+    child.end(end_time=1_004)
+    child.end(end_time=1_005)  # ignored, as everything after the end
+    child.set_attribute("late", 1)
+    child.set_attributes({"late": 2})
+    child.update_name("late")
+    child.add_event("late")
+    child.set_status(StatusCode.OK)
+    with pytest.raises(RuntimeError), scoped.start_as_current_span("report", start_time=1_006) as job:
+        job.set_status(StatusCode.OK, "ignored description")
+        raise RuntimeError("escaped")
+    tracer.start_span("internal", start_time=1_007).end(end_time=1_008)
+    otel_context.detach(token)
+    root.set_status(StatusCode.UNSET)
+    root.end(end_time=1_009)
+    dropped = tracer.start_span("last", start_time=1_010)  # recorded unless the sampler says no
+    dropped.end(end_time=1_011)
+    rows: list[tuple[Any, ...]] = []
+    for span in exporter.get_finished_spans():
+        # An event's time is the one given, or "now" (an escaping exception's).
+        events = [
+            (e.name, min(e.timestamp, 10_000), dict(e.attributes or {}), e.dropped_attributes)
+            for e in span.events
+        ]
+        links = [(link.context, dict(link.attributes or {})) for link in span.links]
+        rows.append((
+            span.name, span.context, span.parent, span.kind,
+            dict(span.attributes or {}), span.dropped_attributes, events, span.dropped_events, links,
+            span.dropped_links, span.status.status_code, span.status.description, span.start_time,
+            span.end_time is not None, dict(span.resource.attributes), span.instrumentation_scope,
+        ))  # fmt: skip
+    rows.append(("last", dropped.is_recording(), dropped.get_span_context()))
+    return rows
+
+
+@pytest.mark.parametrize(
+    "provider",
+    [
+        {},
+        {"span_limits": SpanLimits(max_span_attributes=4, max_span_attribute_length=3)},
+        {"span_limits": SpanLimits(max_span_attributes=0)},
+        {"sampler": ALWAYS_OFF},
+    ],
+    ids=["defaults", "limits", "no-attributes", "always-off"],
+)
+def test_our_spans_record_what_the_sdks_record(provider) -> None:
+    ours = _recorded(otel.TracerProvider, **provider)
+    assert ours == _recorded(TracerProvider, **provider)
+    assert len(ours) == (1 if "sampler" in provider else 6)
+
+
+def test_our_provider_makes_our_spans_and_hands_them_over_when_they_end() -> None:
+    exporter = InMemorySpanExporter()
+    provider = otel.TracerProvider(shutdown_on_exit=False)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("saas")
+    assert type(tracer) is otel.Tracer and provider.get_tracer("saas") is tracer
+    span = tracer.start_span("s", attributes={"k": "v"})
+    assert type(span) is otel.Span and span.is_recording()
+    span.end()
+    (finished,) = exporter.get_finished_spans()
+    assert finished is span and not span.is_recording()
+    with pytest.raises(TypeError):  # what the exporter reads cannot be changed through it
+        finished.attributes["k"] = "changed"  # type: ignore[index]
 
 
 def test_the_sampler_starts_spans_with_the_log_context_and_keeps_the_delegates_decision() -> None:
@@ -120,7 +266,7 @@ def test_the_sampler_starts_spans_with_the_log_context_and_keeps_the_delegates_d
     )
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     tracer = provider.get_tracer("saas")
-    with structlog.contextvars.bound_contextvars(tenant_id="t_acme", user_id=7, request_id="r1"):
+    with bound_request_context(tenant_id="t_acme", user_id=7, request_id="r1"):
         tracer.start_span("bound", attributes={"own": "kept", "tenant.id": "overridden"}).end()
     tracer.start_span("unbound").end()
     bound, unbound = exporter.get_finished_spans()
@@ -132,14 +278,32 @@ def test_the_sampler_starts_spans_with_the_log_context_and_keeps_the_delegates_d
     }
     assert dict(unbound.attributes or {}) == {}
     off = TracerProvider(sampler=LogContextSampler(ALWAYS_OFF), shutdown_on_exit=False).get_tracer("saas")
-    with structlog.contextvars.bound_contextvars(tenant_id="t_acme"):
+    with bound_request_context(tenant_id="t_acme"):
         assert not off.start_span("dropped").is_recording()
 
 
+def test_the_log_context_reaches_spans_as_it_is_bound_and_unbound() -> None:
+    exporter = InMemorySpanExporter()
+    provider = otel.TracerProvider(sampler=LogContextSampler(ALWAYS_ON), shutdown_on_exit=False)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("saas")
+    clear_request_context()
+    request = tracer.start_span("request")  # started before anything is bound, as a request's is
+    with trace.use_span(request, end_on_exit=True):
+        bind_request_context(request_id="r1", tenant_id="public")  # the current span gets them too
+        with bound_request_context(tenant_id="t_acme"):  # only the spans started inside
+            tracer.start_span("relay").end()
+        tracer.start_span("after").end()
+    clear_request_context()
+    tracer.start_span("next request").end()
+    tenants = {span.name: (span.attributes or {}).get("tenant.id") for span in exporter.get_finished_spans()}
+    assert tenants == {"relay": "t_acme", "after": "public", "request": "public", "next request": None}
+
+
 TRACING_INIT = (
-    "import django; django.setup(); import structlog; from opentelemetry import trace; "
-    "from saas import telemetry; telemetry.tracing_init('test'); "
-    "structlog.contextvars.bind_contextvars(tenant_id='t_acme'); "
+    "import django; django.setup(); from opentelemetry import trace; "
+    "from saas import telemetry; from saas.observability import bind_request_context; "
+    "telemetry.tracing_init('test'); bind_request_context(tenant_id='t_acme'); "
     "span = trace.get_tracer('t').start_span('s'); "
     "print('RESULT', telemetry._provider.sampler.get_description(), span.is_recording(), "
     "dict(getattr(span, 'attributes', None) or {}))"
