@@ -70,7 +70,6 @@ from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode,
 from opentelemetry.util.types import Attributes
 
 from saas import telemetry
-from saas.telemetry import context_attributes
 
 logger = structlog.get_logger(__name__)
 
@@ -82,7 +81,6 @@ class TracingMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        self.tracer = telemetry.tracer  # the SDK's: tracing_init has run
         got_request_exception.connect(_record_exception, dispatch_uid="saas.otel_exception", weak=False)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
@@ -90,7 +88,7 @@ class TracingMiddleware:
             return self.get_response(request)
         meta = request.META
         method = request.method or "GET"
-        span = self.tracer.start_span(
+        span = telemetry.tracer.start_span(
             method,
             context=extract(meta, getter=wsgi_getter),
             kind=SpanKind.SERVER,
@@ -368,7 +366,7 @@ class LogContextSampler(Sampler):
         )
         if not result.decision.is_recording():
             return result
-        extra = context_attributes()
+        extra = telemetry.context_attributes()
         if not extra:
             return result
         return SamplingResult(result.decision, {**result.attributes, **extra}, result.trace_state)
