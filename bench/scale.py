@@ -189,6 +189,10 @@ def main() -> None:
                         f"(load average {os.getloadavg()[0]:.1f})",
                         flush=True,
                     )
+            # PostgreSQL's open-files budget, and what the backends hold after the load (README,
+            # "PostgreSQL settings for many schemas": past it every moving request reopens files).
+            files = {name: open_files(database_name(url)) for name, url in urls.items()}
+            files_limit = max_files_per_process()
         finally:
             for server in servers.values():
                 server.stop()
@@ -218,7 +222,8 @@ def main() -> None:
         paired_median([m[0] / o[0] for m, o in zip(many_runs, one_runs, strict=True)]),
         paired_median([o[2] / m[2] for m, o in zip(many_runs, one_runs, strict=True)]),
     )
-    report(args, hosts, figures, ratios, work, provision_figures, load_before, time.monotonic() - started)
+    seconds = time.monotonic() - started
+    report(args, hosts, figures, ratios, work, provision_figures, (files_limit, files), load_before, seconds)
 
 
 def report(
@@ -228,6 +233,7 @@ def report(
     ratios: tuple[float, float],
     work: dict[str, dict],
     provision_figures: dict[str, dict[str, float]],
+    postgres_files: tuple[int, dict[str, int | None]],
     load_before: float,
     seconds: float,
 ) -> None:
@@ -248,6 +254,9 @@ def report(
             f"{name + ' tenants':<14} {summ['n']:>5} {summ['median']:>10.1f} {summ['p95']:>8.1f} "
             f"{summ['min']:>8.1f} {summ['max']:>8.1f}"
         )
+    files_limit, files = postgres_files
+    held = ", ".join(f"{name} tenants {'?' if count is None else count}" for name, count in files.items())
+    print(f"\npostgres: max_files_per_process {files_limit}; files open in a backend after the load: {held}")
     ratio, cpu_ratio = ratios
     provision_ms = provision_figures[many]["median"]
     at = "" if args.tenants >= 1000 else f" (ran {args.tenants} tenants, not 1,000)"
@@ -280,6 +289,7 @@ def report(
                 "sql_1000": work[many]["sql"],
                 "sql_1": work["1"]["sql"],
                 "calls_ratio_1000_vs_1": round(work["1"]["calls"] / work[many]["calls"], 3),
+                "postgres_max_files_per_process": files_limit,
                 "load_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
             }
         )
@@ -435,6 +445,26 @@ def cpu_seconds(server_pid: int, database: str) -> tuple[dict[int, float], dict[
     (a backend can be replaced during a run: bench/_common.py `cpu_seconds_between`)."""
     backends = backend_pids("application_name = %s AND datname = %s", [f"bench-{ROUTING}", database])
     return cpu_seconds_by_pid(server_pids(server_pid)), cpu_seconds_by_pid(backends)
+
+
+def max_files_per_process() -> int:
+    from devtools.databases import admin_connection
+
+    with admin_connection(server_url()) as connection:
+        (limit,) = connection.execute("SHOW max_files_per_process").fetchall()[0]
+    return int(limit)
+
+
+def open_files(database: str) -> int | None:
+    """The most files one of the bench servers' backends on `database` holds open (None when
+    /proc does not show another user's descriptors)."""
+    counts = []
+    for pid in backend_pids("application_name = %s AND datname = %s", [f"bench-{ROUTING}", database]):
+        try:
+            counts.append(len(os.listdir(f"/proc/{pid}/fd")))
+        except (PermissionError, FileNotFoundError):
+            return None
+    return max(counts, default=0)
 
 
 def load(script: Path, url: str, *, seconds: int, connections: int) -> tuple[float, float, int]:

@@ -5,10 +5,16 @@ rebuild a connection URL from HOST and PORT, which a socket-only server cannot s
 this subclass starts it on a loopback TCP port instead. pgserver still does the rest: initdb
 with trust authentication, running as an unprivileged `pgserver` user when we are root, and
 the permissions that needs.
+
+It also starts the server with room for many open files (MAX_FILES_PER_PROCESS): a backend
+serving pages for many tenants touches each schema's table and index files, and at
+PostgreSQL's default of 1,000 open files per process a connection spread over 200 tenants
+closed and reopened files on every request (README, "PostgreSQL settings for many schemas").
 """
 
 from __future__ import annotations
 
+import resource
 import time
 import warnings
 from pathlib import Path
@@ -17,6 +23,19 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
     import pgserver
     from pgserver.utils import PostmasterInfo
+
+
+# PostgreSQL's max_files_per_process for the embedded server, and the open-files limit it is
+# started under (capped by the hard limit; PostgreSQL itself uses no more than the limit allows).
+MAX_FILES_PER_PROCESS = 20_000
+
+
+def _open_files_limit_raise(wanted: int) -> None:
+    """Raise this process's soft open-files limit towards `wanted` (children inherit it)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
 class LoopbackPostgresServer(pgserver.PostgresServer):
@@ -30,7 +49,10 @@ class LoopbackPostgresServer(pgserver.PostgresServer):
             self._postmaster_info = info
             return
         # pgdata is owned by the server's user, so its socket can live there.
-        options = f"-h 127.0.0.1 -p {self.port} -k {self.pgdata}"
+        options = (
+            f"-h 127.0.0.1 -p {self.port} -k {self.pgdata} -c max_files_per_process={MAX_FILES_PER_PROCESS}"
+        )
+        _open_files_limit_raise(MAX_FILES_PER_PROCESS + 100)  # the postmaster's own files too
         try:
             pgserver.pg_ctl(  # type: ignore[attr-defined]  # generated at import
                 ["-w", "-o", options, "-l", str(self.log), "start"],
