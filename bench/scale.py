@@ -16,13 +16,16 @@ round robin (a Lua script): the one tenant's host on "1", `--hosts` distinct hos
 the `--tenants` on "1000" (so the host cache holds many entries and nearly every request moves
 the connection to another schema: a `SET search_path`, sent in one query with the view's
 SELECT, and django-tenants' ContentType cache flush); also "1000/1 host": the "1000" server
-with one host, which separates the catalog's size from the spread over hosts. A 2-second
-warm-up per variant first (every host resolved once), then the variants take turns in
-alternating order, `--rounds` times; figures are medians over rounds, and the 1000-vs-1 ratios
-are compared within each round and paired over a round of each order (bench/_common.py,
-paired rounds). CPU per request is the worker's plus its PostgreSQL
+with one host, which separates the catalog's size from the spread over hosts. The variants
+take turns in alternating order, `--rounds` times, each round on freshly started servers (a
+process keeps its own speed for its life) and each variant after a 2-second warm-up (every
+host resolved once); figures are medians over rounds, and the 1000-vs-1 ratios are compared
+within each round and paired over a round of each order (bench/_common.py, paired rounds). CPU per request is the worker's plus its PostgreSQL
 backends' (from /proc, the backends' share printed too), steadier than req/s on a shared
 machine.
+After the load it prints the server's max_files_per_process and the most files one bench
+backend holds open: a backend at that limit reopens files on every moving request (README,
+"PostgreSQL settings for many schemas"); the figures are only comparable at the same setting.
 Before the load, each variant serves its host list in-process (WSGI, one at a time) while
 SQL statements, host-cache misses, ContentType cache flushes and Python calls are counted.
 
@@ -151,29 +154,19 @@ def main() -> None:
                 flush=True,
             )
 
-        servers: dict[str, WebServer] = {}
         runs: dict[str, list[tuple[float, float, float, float]]] = {variant: [] for variant in hosts}
-        try:
-            for name, url in urls.items():
-                servers[name] = WebServer(
-                    base_environment(
-                        DATABASE_URL=url,
-                        LOG_LEVEL="INFO",
-                        DJANGO_SETTINGS_MODULE="bench.request_settings",
-                        BENCH_ROUTING=ROUTING,
-                    ),
-                    port=free_port(),
-                    name=f"bench-scale-{name}",
-                )
-                servers[name].start()
-            print(flush=True)
-            for round_number in range(1, args.rounds + 1):
+        print(flush=True)
+        for round_number in range(1, args.rounds + 1):
+            # Fresh servers (and so fresh PostgreSQL backends) every round: a process keeps
+            # its speed for its life (where it runs, its memory layout, its hash seed), which
+            # put the same one-host page 0.87-1.12 times the other server's across whole runs.
+            servers = {name: web_server(name, url) for name, url in urls.items()}
+            try:
                 for variant in turn_order(list(hosts), round_number):
                     server = servers[database_of[variant]]
                     database = database_name(urls[database_of[variant]])
                     url = f"http://127.0.0.1:{server.port}{PATH}"
-                    if round_number == 1:  # warm-up (every host resolved once); they stay warm
-                        load(scripts[variant], url, seconds=2, connections=args.connections)
+                    load(scripts[variant], url, seconds=2, connections=args.connections)  # warm-up
                     server_before, postgres_before = cpu_seconds(server.pid, database)
                     rps, median_ms, requests = load(
                         scripts[variant], url, seconds=args.seconds, connections=args.connections
@@ -189,13 +182,15 @@ def main() -> None:
                         f"(load average {os.getloadavg()[0]:.1f})",
                         flush=True,
                     )
-            # PostgreSQL's open-files budget, and what the backends hold after the load (README,
-            # "PostgreSQL settings for many schemas": past it every moving request reopens files).
-            files = {name: open_files(database_name(url)) for name, url in urls.items()}
-            files_limit = max_files_per_process()
-        finally:
-            for server in servers.values():
-                server.stop()
+                if round_number == args.rounds:
+                    # PostgreSQL's open-files budget, and what the backends hold after the load
+                    # (README, "PostgreSQL settings for many schemas": past it every moving
+                    # request reopens files).
+                    files = {name: open_files(database_name(url)) for name, url in urls.items()}
+                    files_limit = max_files_per_process()
+            finally:
+                for server in servers.values():
+                    server.stop()
 
         provisioning: dict[str, list[float]] = {name: [] for name in urls}
         provision_rounds = 2 if args.count >= 4 else 1
@@ -445,6 +440,22 @@ def cpu_seconds(server_pid: int, database: str) -> tuple[dict[int, float], dict[
     (a backend can be replaced during a run: bench/_common.py `cpu_seconds_between`)."""
     backends = backend_pids("application_name = %s AND datname = %s", [f"bench-{ROUTING}", database])
     return cpu_seconds_by_pid(server_pids(server_pid)), cpu_seconds_by_pid(backends)
+
+
+def web_server(name: str, url: str) -> WebServer:
+    """The Procfile's `web` role on database `url` with our routing, started."""
+    server = WebServer(
+        base_environment(
+            DATABASE_URL=url,
+            LOG_LEVEL="INFO",
+            DJANGO_SETTINGS_MODULE="bench.request_settings",
+            BENCH_ROUTING=ROUTING,
+        ),
+        port=free_port(),
+        name=f"bench-scale-{name}",
+    )
+    server.start()
+    return server
 
 
 def max_files_per_process() -> int:

@@ -47,8 +47,9 @@ def open_files_check(app_configs=None, databases=None, **kwargs) -> list[CheckMe
     connection serving every tenant's pages would need more files than PostgreSQL keeps open.
 
     Past max_files_per_process a backend closes its least recently used file to open the next:
-    with 1,000 tenants and a connection moving over 200 of them, every request reopened files,
-    about 30 µs of PostgreSQL's CPU per request (docs/benchmarks.md, the scale section).
+    with 1,000 tenants and a connection moving over 200 of them, every request reopened the six
+    files of the table it read, 40-50 µs of PostgreSQL's CPU (docs/benchmarks.md, the scale
+    section).
     """
     if not databases or "default" not in databases:
         return []
