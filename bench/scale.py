@@ -20,9 +20,9 @@ with one host, which separates the catalog's size from the spread over hosts. Th
 take turns in alternating order, `--rounds` times, each round on freshly started servers (a
 process keeps its own speed for its life) and each variant after a 2-second warm-up (every
 host resolved once); figures are medians over rounds, and the 1000-vs-1 ratios are compared
-within each round and paired over a round of each order (bench/_common.py, paired rounds). CPU per request is the worker's plus its PostgreSQL
-backends' (from /proc, the backends' share printed too), steadier than req/s on a shared
-machine.
+within each round and paired over a round of each order (bench/_common.py, paired rounds).
+CPU per request is the worker's plus its PostgreSQL backends' (from /proc, the backends' share
+printed too), steadier than req/s on a shared machine.
 After the load it prints the server's max_files_per_process and the most files one bench
 backend holds open: a backend at that limit reopens files on every moving request (README,
 "PostgreSQL settings for many schemas"); the figures are only comparable at the same setting.
