@@ -144,11 +144,17 @@ def cpu_seconds_between(before: dict[int, float], after: dict[int, float]) -> fl
 # and in bench/api.py's 31 one-second rounds the server loaded second in a round measured
 # 25-30% better than the one loaded first (docs/benchmarks.md, API, fourth round). So the
 # comparisons take many short rounds, alternate the order, and pair a round of each order.
+# With three or more, reversing alone would leave the middle one in the middle every round
+# (bench/scale.py's 1,000-tenant variant was: identical work measured 0.948 of the first there,
+# docs/benchmarks.md), so the order also rotates: over 2 x n rounds each takes every place twice.
 
 
 def turn_order(names: list[str], round_number: int) -> list[str]:
-    """The order of round `round_number` (from 1): as given in odd rounds, reversed in even."""
-    return list(names) if round_number % 2 else list(reversed(names))
+    """The order of round `round_number` (from 1): rounds 2k-1 and 2k run one rotation of
+    `names`, forwards and then backwards, and the rotation moves on by one every two rounds."""
+    shift = (round_number - 1) // 2 % len(names)
+    rotated = [*names[shift:], *names[:shift]]
+    return rotated if round_number % 2 else rotated[::-1]
 
 
 def paired_median(ratios: list[float]) -> float:

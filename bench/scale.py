@@ -17,7 +17,8 @@ the `--tenants` on "1000" (so the host cache holds many entries and nearly every
 the connection to another schema: a `SET search_path`, sent in one query with the view's
 SELECT, and django-tenants' ContentType cache flush); also "1000/1 host": the "1000" server
 with one host, which separates the catalog's size from the spread over hosts. The variants
-take turns in alternating order, `--rounds` times, each round on freshly started servers (a
+take turns in an order that alternates and rotates (every variant in every place alike),
+`--rounds` times, each round on freshly started servers (a
 process keeps its own speed for its life) and each variant after a 2-second warm-up (every
 host resolved once); figures are medians over rounds, and the 1000-vs-1 ratios are compared
 within each round and paired over a round of each order (bench/_common.py, paired rounds).
