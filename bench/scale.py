@@ -18,10 +18,10 @@ the connection to another schema: a `SET search_path`, sent in one query with th
 SELECT, and django-tenants' ContentType cache flush); also "1000/1 host": the "1000" server
 with one host, which separates the catalog's size from the spread over hosts. The variants
 take turns in an order that alternates and rotates (every variant in every place alike),
-`--rounds` times, each round on freshly started servers (a
-process keeps its own speed for its life) and each variant after a 2-second warm-up (every
-host resolved once); figures are medians over rounds, and the 1000-vs-1 ratios are compared
-within each round and paired over a round of each order (bench/_common.py, paired rounds).
+`--rounds` times, each round on freshly started servers (a process keeps its own speed for
+its life) and each variant after a 2-second warm-up (every host resolved once); figures are
+medians over rounds, and the 1000-vs-1 ratios are compared within each round and paired over
+a round of each order (bench/_common.py, paired rounds).
 CPU per request is the worker's plus its PostgreSQL backends' (from /proc, the backends' share
 printed too), steadier than req/s on a shared machine.
 After the load it prints the server's max_files_per_process and the most files one bench
@@ -439,8 +439,12 @@ def count_work(url: str, hosts_file: Path) -> dict:
 def cpu_seconds(server_pid: int, database: str) -> tuple[dict[int, float], dict[int, float]]:
     """User + system CPU time of the server's processes, and of its PostgreSQL backends, per pid
     (a backend can be replaced during a run: bench/_common.py `cpu_seconds_between`)."""
-    backends = backend_pids("application_name = %s AND datname = %s", [f"bench-{ROUTING}", database])
-    return cpu_seconds_by_pid(server_pids(server_pid)), cpu_seconds_by_pid(backends)
+    return cpu_seconds_by_pid(server_pids(server_pid)), cpu_seconds_by_pid(bench_backends(database))
+
+
+def bench_backends(database: str) -> list[int]:
+    """The bench servers' PostgreSQL backends on `database` (bench/request_settings.py names them)."""
+    return backend_pids("application_name = %s AND datname = %s", [f"bench-{ROUTING}", database])
 
 
 def web_server(name: str, url: str) -> WebServer:
@@ -471,7 +475,7 @@ def open_files(database: str) -> int | None:
     """The most files one of the bench servers' backends on `database` holds open (None when
     /proc does not show another user's descriptors)."""
     counts = []
-    for pid in backend_pids("application_name = %s AND datname = %s", [f"bench-{ROUTING}", database]):
+    for pid in bench_backends(database):
         try:
             counts.append(len(os.listdir(f"/proc/{pid}/fd")))
         except (PermissionError, FileNotFoundError):
